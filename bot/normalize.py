@@ -1,0 +1,92 @@
+"""From what people type to comparable tokens: case, punctuation, spelling variants,
+synonyms and plurals. Phrasings and questions go through the same function, so the
+matcher compares like with like."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.models import Synonyms
+from bot.text import fold, strip_accents
+
+# Words that say nothing about which entry is meant. Question words stay in the full
+# string that rapidfuzz compares, but not in the content tokens that decide the subject.
+BASE_STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are aren't as at be because been before
+    being below between both but by can can't could couldn't did didn't do does doesn't doing
+    don't down during each few for from further had hadn't has hasn't have haven't having he he'd
+    he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in
+    into is isn't it it's its itself let's me more most mustn't my myself no nor not of off on
+    once only or other ought our ours ourselves out over own same shan't she she'd she'll she's
+    should shouldn't so some such than that that's the their theirs them themselves then there
+    there's these they they'd they'll they're they've this those through to too under until up
+    very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's
+    which while who who's whom why why's with won't would wouldn't you you'd you'll you're you've
+    your yours yourself yourselves
+    tell know explain please pls plz thanks thx hey hi hello just really actually also anything
+    something thing things stuff any kind sort get got give say said says saying talk talking
+    mean means like want wanna gonna gotta u ur r ya yo yeah ok okay im dont doesnt didnt whats
+    wat wht hw abt bout there's isnt cant wont
+    """.split()
+)
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
+_THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
+_KEEP_S = ("ss", "us", "is", "ous", "ics")
+
+
+def stem(token: str) -> str:
+    """Plural folding only: enough for camps/camp and sanctions/sanction, never so much that
+    distinct words collide."""
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 3 and token.endswith("s") and not token.endswith(_KEEP_S):
+        return token[:-1]
+    return token
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Built once per knowledge load; `tokens` is on the hot path."""
+
+    variants: dict[str, str]
+    stopwords: frozenset[str]
+    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, synonyms: Synonyms) -> Normalizer:
+        variants: dict[str, str] = {}
+        for canonical, words in synonyms.synonyms.items():
+            target = _prepare(canonical)
+            for word in words:
+                key = _prepare(word)
+                if key and key != target:
+                    variants[key] = target
+        pattern = None
+        if variants:
+            alternation = "|".join(
+                re.escape(v) for v in sorted(variants, key=lambda v: (-len(v), v))
+            )
+            pattern = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
+        stop = {_prepare(w) for w in BASE_STOPWORDS | set(synonyms.stopwords)}
+        return cls(variants=variants, stopwords=frozenset(stop), _pattern=pattern)
+
+    def text(self, raw: str) -> str:
+        """Lower-case words with synonyms resolved: the string rapidfuzz compares."""
+        prepared = _prepare(raw)
+        if self._pattern is not None:
+            prepared = self._pattern.sub(lambda m: self.variants[m.group(0)], prepared)
+        return prepared
+
+    def tokens(self, raw: str) -> list[str]:
+        """Content tokens, in order, without stopwords: what decides the subject."""
+        return [t for t in self.text(raw).split() if t not in self.stopwords]
+
+
+def _prepare(raw: str) -> str:
+    """Folded, accent-free, lower-case, plural-folded words; 120,000 becomes 120000."""
+    text = _POSSESSIVE.sub("", strip_accents(fold(raw)).lower()).replace("'", "")
+    text = _THOUSANDS.sub("", text)
+    return " ".join(stem(t) for t in _NON_WORD.sub(" ", text).split())

@@ -1,0 +1,57 @@
+"""Text folding shared by quote checking and matching.
+
+The articles use curly quotes, em dashes and non-breaking spaces; maintainers type straight ones.
+Folding both sides the same way is what makes "verbatim" checkable.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_PUNCTUATION = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u00b4": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+    }
+)
+_SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+
+
+def fold(text: str) -> str:
+    """Unicode-normalise punctuation and white space, keeping case (quotes are case-exact)."""
+    text = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION)
+    text = _CONTROL.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def strip_accents(text: str) -> str:
+    """Milošević and Milosevic are the same name to someone typing on a phone."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def clean_input(text: str, limit: int = 1000) -> str:
+    """What a user typed, made safe to process: folded, control characters gone, bounded."""
+    return fold(text)[:limit]

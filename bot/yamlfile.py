@@ -1,0 +1,74 @@
+"""YAML that remembers where each value came from, so errors can say file:line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Loc = tuple[str | int, ...]
+
+
+class YamlSyntaxError(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class YamlDoc:
+    """Plain data plus the line of every key and list item, addressed by its path."""
+
+    path: Path
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Loc) -> int:
+        """The line of the deepest known ancestor of loc (pydantic locations can point past
+        the YAML, for instance at a missing field)."""
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(tuple(loc[:end]))
+            if line is not None:
+                return line
+        return 1
+
+
+def _index(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = (*loc, key_node.value)
+            lines[child] = key_node.start_mark.line + 1
+            _index(value_node, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            child = (*loc, i)
+            lines[child] = item.start_mark.line + 1
+            _index(item, child, lines)
+
+
+def load(path: Path) -> YamlDoc:
+    """Parse one file with the safe loader; a syntax error carries its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlSyntaxError(1, f"not UTF-8 text ({exc.reason})") from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise YamlSyntaxError(line, f"YAML syntax error: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(1, f"YAML error: {exc}") from exc
+    finally:
+        loader.dispose()
+    lines: dict[Loc, int] = {(): 1}
+    if node is not None:
+        _index(node, (), lines)
+    return YamlDoc(path=path, data=data, lines=lines)
