@@ -155,6 +155,17 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bot import bench
+
+    if args.worker:
+        engine, factor, limit = args.worker
+        print(json.dumps(bench.worker(engine, int(factor), int(limit))))
+        return 0
+    bench.main([int(f) for f in args.sizes.split(",")], args.questions)
+    return 0
+
+
 def _stdin_lines():
     while True:
         try:
@@ -206,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=2, help="only misses asked this often")
     p.add_argument("--data-dir", type=Path, help="the bot's data directory (BOT_DATA_DIR)")
     p.set_defaults(func=cmd_suggest)
+
+    p = sub.add_parser("bench", help="print match-time, start-up and memory figures")
+    p.add_argument("--sizes", default="1,10,100,1000", help="FAQ size multipliers")
+    p.add_argument("--questions", type=int, default=200, help="questions timed per size")
+    p.add_argument("--worker", nargs=3, metavar=("ENGINE", "FACTOR", "LIMIT"), help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

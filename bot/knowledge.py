@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from bot import yamlfile
 from bot.models import Entry, FaqFile, Source, SourceRegistry, Synonyms, Topic
@@ -224,38 +224,41 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
 def _ambiguities(
     entries: dict[str, Entry], places: dict[str, tuple[Path, int]], normalizer: Normalizer
 ) -> list[Problem]:
-    """Two entries sharing a phrasing would make the matcher toss a coin between them."""
-    owners: list[str] = []
-    phrasings: list[str] = []
-    for entry in entries.values():
-        for q in entry.questions:
-            owners.append(entry.id)
-            phrasings.append(normalizer.text(q))
+    """Two entries sharing a phrasing would make the matcher toss a coin between them.
+
+    Only phrasings of similar length can reach the cut-off, so each is compared with its
+    neighbours in length order: linear-ish instead of every pair, which keeps start-up fast."""
+    items = sorted(
+        (
+            (" ".join(sorted(normalizer.text(q).split())), entry.id, q)
+            for entry in entries.values()
+            for q in entry.questions
+        ),
+        key=lambda item: len(item[0]),
+    )
+    max_ratio = 2 / (NEAR_IDENTICAL / 100) - 1  # ratio = 2M/(a+b) >= r needs b <= a(2/r - 1)
     problems: list[Problem] = []
-    reported: set[tuple[str, str]] = set()
-    for i, text in enumerate(phrasings):
+    reported: set[frozenset[str]] = set()
+    for i, (text, owner, question) in enumerate(items):
         if not text:
             continue
-        matches = process.extract(
-            text, phrasings, scorer=fuzz.token_sort_ratio, score_cutoff=NEAR_IDENTICAL, limit=None
-        )
-        for _, score, j in matches:
-            a, b = owners[i], owners[j]
-            if a == b or (b, a) in reported or (a, b) in reported:
+        for other, other_owner, other_question in items[i + 1 :]:
+            if len(other) > len(text) * max_ratio + 1:
+                break
+            pair = frozenset((owner, other_owner))
+            if owner == other_owner or pair in reported:
                 continue
-            reported.add((a, b))
-            path, line = places[a]
-            problems.append(
-                Problem(
-                    path,
-                    line,
-                    f"phrasing {entries[a].questions[_nth(owners, i)]!r} is near-identical "
-                    f"({score:.0f}) to {entries[b].questions[_nth(owners, j)]!r} of entry {b}",
-                    a,
+            score = fuzz.ratio(text, other, score_cutoff=NEAR_IDENTICAL)
+            if score:
+                reported.add(pair)
+                path, line = places[owner]
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"phrasing {question!r} is near-identical ({score:.0f}) "
+                        f"to {other_question!r} of entry {other_owner}",
+                        owner,
+                    )
                 )
-            )
     return problems
-
-
-def _nth(owners: list[str], index: int) -> int:
-    return index - owners.index(owners[index])

@@ -90,3 +90,31 @@ def as_markdown(report: Report, limit: int = 50) -> str:
     out += ["", f"## Entries never matched ({len(report.never_matched)})", ""]
     out += [f"- {e}" for e in report.never_matched[:limit]] or ["None."]
     return "\n".join(out) + "\n"
+
+
+PLAUSIBLE = 40.0  # a best candidate scoring below this is a guess, not a suggestion
+
+
+def phrasing_snippets(knowledge: Knowledge, report: Report, min_count: int = 2) -> str:
+    """YAML for a maintainer to review and paste: each frequent miss as a new phrasing of its
+    most plausible entry. Nothing is written to knowledge/."""
+    by_entry: dict[str, list[MissGroup]] = {}
+    for group in report.misses:
+        if (
+            group.count >= min_count
+            and group.best_entry in knowledge.entries
+            and (group.best_score or 0) >= PLAUSIBLE
+        ):
+            by_entry.setdefault(group.best_entry, []).append(group)
+    if not by_entry:
+        return "# No frequent miss has a plausible entry; nothing to suggest.\n"
+    out = ["# Review each phrasing before adding it under the entry's `questions:`.", ""]
+    for entry_id, groups in by_entry.items():
+        path, line = knowledge.places[entry_id]
+        out.append(f"# {path.parent.name}/{path.name}:{line}")
+        out.append(f"  - id: {entry_id}")
+        out.append("    questions:")
+        for g in groups:
+            out.append(f"      - {json.dumps(g.question, ensure_ascii=False)}  # asked {g.count}x")
+        out.append("")
+    return "\n".join(out)

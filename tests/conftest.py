@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from botapi import FakeBotAPI
 
 from bot import knowledge as kb
 from bot.matcher import Matcher
@@ -76,3 +81,91 @@ def minimal_knowledge(tmp_path: Path) -> Callable[[str], Path]:
         return root
 
     return make
+
+
+# -- the real bot process against the local Bot API server ------------------------------------
+ADMIN_ID = 9001
+
+
+class BotProcess:
+    """`python -m bot run` as a deployer starts it, with the environment pointed at the fake."""
+
+    def __init__(self, api: FakeBotAPI, data_dir: Path, **env: str) -> None:
+        self.api = api
+        self.data_dir = data_dir
+        self.log_path = data_dir / "bot.log"
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM_", "BOT_", "WEBHOOK_"))
+        }
+        self.env = {
+            **base,
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_URL": api.url,
+            "BOT_DATA_DIR": str(data_dir),
+            "BOT_ADMIN_IDS": str(ADMIN_ID),
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, *args: str, wait_for: str | None = "getUpdates") -> BotProcess:
+        data = self.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        if wait_for:
+            try:
+                self.api.wait_for(wait_for, timeout=30)
+            except TimeoutError:
+                self.stop()
+                raise AssertionError(f"bot did not start:\n{self.log()}") from None
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, timeout: float = 10) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def api():
+    with FakeBotAPI(bot_id=777, bot_username="nkrights_bot") as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot_factory(api: FakeBotAPI, tmp_path: Path):
+    """Start bot processes on demand; all are stopped at the end of the test."""
+    started: list[BotProcess] = []
+
+    def start(
+        *args: str, wait_for: str | None = "getUpdates", data_dir: Path | None = None, **env: str
+    ):
+        bot = BotProcess(api, data_dir or tmp_path / "data", **env)
+        started.append(bot.start(*args, wait_for=wait_for))
+        return bot
+
+    yield start
+    for bot in started:
+        bot.stop()

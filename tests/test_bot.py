@@ -1,0 +1,260 @@
+"""The real bot process, over HTTP, against a local server that speaks the Bot API.
+
+Each test does what a Telegram user would and asserts on what Telegram would receive;
+the fake server rejects what Telegram rejects (bad HTML, long texts, long callback data)."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import time
+
+import httpx
+import pytest
+
+GROUP = -100555
+
+
+def answered(call) -> bool:
+    return "Sources" in call["text"]
+
+
+@pytest.fixture
+def bot(bot_factory):
+    return bot_factory()
+
+
+def test_private_question_gets_a_sourced_answer_with_feedback_buttons(api, bot) -> None:
+    api.message("how many people are in north korea's prison camps?", user_id=11)
+    call = api.wait_for("sendMessage", lambda c: c["chat_id"] == 11)
+    assert "120,000" in call["text"] and answered(call)
+    assert call["parse_mode"] == "HTML"
+    assert "https://" in call["text"] and "<blockquote expandable>" in call["text"]
+    buttons = [b["text"] for row in call["reply_markup"]["inline_keyboard"] for b in row]
+    assert "👍" in buttons and "👎" in buttons
+    assert "question chat=private status=answered" in bot.log()
+
+
+def test_vote_is_stored_and_buttons_are_retired(api, bot) -> None:
+    api.message("what happened to otto warmbier after he was arrested", user_id=12)
+    sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 12)
+    up = next(
+        b for row in sent["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "👍"
+    )
+    api.callback_query(up["callback_data"], sent.result, user_id=12)
+    reply = api.wait_for("answerCallbackQuery")
+    assert "thanks" in reply["text"].lower()
+    edit = api.wait_for("editMessageReplyMarkup")
+    assert "👍" not in str(edit["reply_markup"])
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    assert db.execute("SELECT vote FROM votes").fetchall() == [(1,)]
+
+
+def test_close_candidates_come_as_buttons_and_a_press_answers(api, bot) -> None:
+    api.message("sanctions", user_id=13)
+    sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 13)
+    assert "did you mean" in sent["text"].lower()
+    rows = sent["reply_markup"]["inline_keyboard"]
+    assert 2 <= len(rows) <= 3
+    choice = rows[0][0]
+    api.callback_query(choice["callback_data"], sent.result, user_id=13)
+    answer = api.wait_for("sendMessage", lambda c: c["chat_id"] == 13)
+    assert answered(answer)
+    api.wait_for("answerCallbackQuery")
+
+
+def test_off_subject_is_declined_with_the_topics(api, bot) -> None:
+    api.message("what's the best pizza in naples?", user_id=14)
+    sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 14)
+    assert "don't cover" in sent["text"] and not answered(sent)
+    topics = [b["callback_data"] for row in sent["reply_markup"]["inline_keyboard"] for b in row]
+    assert "t:camps" in topics and "t:sanctions" in topics
+    assert "status=declined" in bot.log()
+
+
+def test_topics_keyboard_leads_to_questions_then_an_answer(api, bot) -> None:
+    api.message("/topics", user_id=15)
+    menu = api.wait_for("sendMessage", lambda c: c["chat_id"] == 15)
+    api.callback_query("t:warmbier", menu.result, user_id=15)
+    edit = api.wait_for("editMessageText")
+    entries = [b["callback_data"] for row in edit["reply_markup"]["inline_keyboard"] for b in row]
+    assert any(d.startswith("e:warmbier-") for d in entries) and "topics" in entries
+    api.callback_query(entries[0], edit.result, user_id=15)
+    answer = api.wait_for("sendMessage", lambda c: c["chat_id"] == 15 and "Sources" in c["text"])
+    assert "Warmbier" in answer["text"]
+
+
+def test_start_help_and_about(api, bot) -> None:
+    api.message("/start", user_id=16)
+    start = api.wait_for("sendMessage", lambda c: c["chat_id"] == 16)
+    assert "Ask me a question" in start["text"] and start["reply_markup"]["inline_keyboard"]
+    api.message("/about", user_id=17)
+    about = api.wait_for("sendMessage", lambda c: c["chat_id"] == 17)
+    for outlet in ("Vox", "Human Rights Watch", "Just Security", "TIME", "HuffPost"):
+        assert outlet in about["text"]
+    assert "(inferred)" in about["text"] or "about " in about["text"]
+    api.message("/help", user_id=18)
+    assert "/topics" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 18)["text"]
+
+
+def test_ask_command_without_a_question_explains_itself(api, bot) -> None:
+    api.message("/ask", user_id=19)
+    assert "/ask" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 19)["text"]
+
+
+def test_groups_hear_only_when_addressed(api, bot) -> None:
+    api.message("the prison camps are awful", chat_id=GROUP, chat_type="supergroup", user_id=20)
+    api.message(
+        "@nkrights_bot how many people are in the camps?",
+        chat_id=GROUP,
+        chat_type="supergroup",
+        user_id=21,
+    )
+    mention = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
+    assert "120,000" in mention["text"] and mention.get("reply_parameters")
+    api.message(
+        "/ask@nkrights_bot who is olivia enos", chat_id=GROUP, chat_type="supergroup", user_id=22
+    )
+    command = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
+    assert "Heritage" in command["text"]
+    api.message(
+        "and what about the ICRC?",
+        chat_id=GROUP,
+        chat_type="supergroup",
+        user_id=23,
+        reply_to_message_id=command.result["message_id"],
+    )
+    reply = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
+    assert "Red Cross" in reply["text"]
+    time.sleep(1.0)
+    # Three addressed messages, three replies: the unaddressed first message got silence.
+    assert len(api.calls("sendMessage", chat_id=GROUP)) == 3
+
+
+def test_inline_query_offers_ready_answers(api, bot) -> None:
+    api.inline_query("kwanliso numbers", user_id=24)
+    call = api.wait_for("answerInlineQuery")
+    results = call["results"]
+    assert 1 <= len(results) <= 10
+    assert "120,000" in results[0]["input_message_content"]["message_text"]
+    assert "Sources" in results[0]["input_message_content"]["message_text"]
+    api.inline_query("", user_id=25)
+    popular = api.wait_for("answerInlineQuery")
+    assert 1 <= len(popular["results"]) <= 10
+
+
+def test_html_in_a_question_is_escaped_and_accepted(api, bot) -> None:
+    api.message("<b>camps</b> & <script>alert(1)</script> how many prisoners?", user_id=26)
+    call = api.wait_for("sendMessage", lambda c: c["chat_id"] == 26)
+    assert call.ok and "<script>" not in call["text"]
+
+
+def test_a_5000_character_message_gets_a_reply(api, bot) -> None:
+    api.message("why can't sanctions be lifted " + "blah " * 1000, user_id=27)
+    call = api.wait_for("sendMessage", lambda c: c["chat_id"] == 27)
+    assert call.ok and len(call["text"]) <= 4096
+
+
+def test_a_sticker_gets_a_polite_hint(api, bot) -> None:
+    api.message(user_id=28, sticker=True)
+    call = api.wait_for("sendMessage", lambda c: c["chat_id"] == 28)
+    assert "text" in call["text"].lower()
+
+
+def test_a_429_is_waited_out_and_the_answer_delivered(api, bot) -> None:
+    api.fail_next("sendMessage", 429, retry_after=1, chat_id=29)
+    started = time.monotonic()
+    api.message("who is olivia enos", user_id=29)
+    delivered = api.wait_for("sendMessage", lambda c: c["chat_id"] == 29 and c.ok, timeout=15)
+    assert "Heritage" in delivered["text"]
+    assert time.monotonic() - started >= 1.0
+    assert len(api.calls("sendMessage", chat_id=29)) == 2
+
+
+def test_a_blocked_user_touches_nobody_else(api, bot) -> None:
+    api.block_chat(30)
+    api.message("how many people are in the camps", user_id=30)
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 30)
+    api.message("how many people are in the camps", user_id=31)
+    assert "120,000" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 31)["text"]
+    assert "cannot send to chat 30" in bot.log()
+    assert bot.proc.poll() is None
+
+
+def test_502s_while_polling_are_retried(api, bot) -> None:
+    api.fail_next("getUpdates", 502, count=3)
+    api.message("who is olivia enos", user_id=32)
+    assert (
+        "Heritage" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 32, timeout=30)["text"]
+    )
+
+
+def test_a_502_on_sending_is_retried(api, bot) -> None:
+    api.fail_next("sendMessage", 502, chat_id=33)
+    api.message("who is olivia enos", user_id=33)
+    assert api.wait_for("sendMessage", lambda c: c["chat_id"] == 33 and c.ok, timeout=15)
+
+
+def test_missed_questions_are_recorded_without_who_asked(api, bot) -> None:
+    api.message("how many nuclear warheads does the dprk have", user_id=34)
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 34)
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    rows = db.execute("SELECT * FROM questions").fetchall()
+    assert len(rows) == 1 and "warheads" in rows[0][1]
+    assert not any(value == 34 or value == "34" for value in rows[0])
+
+
+def test_sigterm_stops_cleanly_and_the_token_never_reaches_the_log(api, bot) -> None:
+    api.message("who is olivia enos", user_id=35)
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 35)
+    started = time.monotonic()
+    code = bot.stop()
+    assert code == 0 and time.monotonic() - started < 8
+    log = bot.log()
+    assert api.token.split(":")[1] not in log
+    assert "stopped" in log
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_webhook_rejects_requests_without_the_secret(api, bot_factory) -> None:
+    port = free_port()
+    bot = bot_factory(
+        "--webhook",
+        wait_for="setWebhook",
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+        WEBHOOK_SECRET="s3cret-token",
+        PORT=str(port),
+    )
+    hook = api.calls("setWebhook")[0]
+    assert hook["secret_token"] == "s3cret-token"
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": 36, "type": "private"},
+            "from": {"id": 36, "is_bot": False, "first_name": "A"},
+            "text": "who is olivia enos",
+        },
+    }
+    url = f"http://127.0.0.1:{port}/telegram"
+    for _ in range(50):  # the server starts right after setWebhook
+        try:
+            missing = httpx.post(url, json=update)
+            break
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    wrong = httpx.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+    assert missing.status_code == 403 and wrong.status_code == 403
+    right = httpx.post(
+        url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+    )
+    assert right.status_code == 200
+    assert "Heritage" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 36)["text"]
+    assert len(api.calls("sendMessage", chat_id=36)) == 1
+    assert bot.stop() == 0

@@ -1,0 +1,31 @@
+"""The normaliser makes what people type comparable with what maintainers wrote."""
+
+from __future__ import annotations
+
+from bot.models import Synonyms
+from bot.normalize import Normalizer, stem
+
+
+def test_plurals_fold_but_short_words_stay() -> None:
+    assert stem("camps") == "camp"
+    assert stem("atrocities") == "atrocity"
+    assert stem("us") == "us" and stem("abyss") == "abyss"
+
+
+def test_synonyms_from_yaml_resolve_on_both_sides(knowledge) -> None:
+    norm = knowledge.normalizer
+    assert norm.tokens("NK's gulags") == norm.tokens("North Korea kwan-li-so")
+    assert norm.text("Hague court") == norm.text("International Criminal Court")
+    assert norm.text("labour") == norm.text("labor")
+    assert norm.text("Ji Seong-ho") == norm.text("Ji Sung-ho")
+
+
+def test_accents_quotes_and_thousands() -> None:
+    norm = Normalizer.build(Synonyms())
+    assert norm.text("Milošević’s “talks”") == "milosevic talk"
+    assert norm.text("120,000 people") == "120000 people"
+
+
+def test_maintainer_synonyms_extend_the_defaults() -> None:
+    norm = Normalizer.build(Synonyms(synonyms={"kwanliso": ["penal colony"]}, stopwords=["pray"]))
+    assert norm.tokens("pray tell, penal colonies?") == ["kwanliso"]
