@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, maintenance
+from bot import handlers, maintenance, subscriptions
 from bot.delivery import DeliveryLimiter
 from bot.service import FaqService
 from bot.settings import Settings
@@ -31,6 +31,8 @@ COMMANDS = [
     BotCommand("topics", "Browse the questions by topic"),
     BotCommand("briefing", "A short briefing on a topic"),
     BotCommand("subscribe", "Regular briefings for this chat"),
+    BotCommand("subscriptions", "This chat's briefing subscription"),
+    BotCommand("unsubscribe", "Stop this chat's briefings"),
     BotCommand("about", "What this bot is and its sources"),
     BotCommand("help", "How to use the bot"),
 ]
@@ -69,6 +71,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("topics", handlers.cmd_topics))
     app.add_handler(CommandHandler("ask", handlers.cmd_ask))
     maintenance.register(app)
+    subscriptions.register(app)
     app.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.on_private_text)
     )
@@ -90,6 +93,7 @@ async def _post_init(app: Application) -> None:
     except Exception as exc:  # a cosmetic call must not stop the bot
         log.warning("could not set the command list: %s", exc)
     maintenance.schedule(app, settings)
+    subscriptions.schedule(app, settings)
     log.info(
         "bot @%s ready with %d entries",
         app.bot.username,

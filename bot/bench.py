@@ -50,7 +50,9 @@ class Naive:
     """What one would write first: the best WRatio over every phrasing, no decisions."""
 
     def __init__(self, knowledge: kb.Knowledge) -> None:
-        self.phrasings = [utils.default_process(q) for e in knowledge.entries.values() for q in e.questions]
+        self.phrasings = [
+            utils.default_process(q) for e in knowledge.entries.values() for q in e.questions
+        ]
         self.owners = [e for e in knowledge.entries.values() for _ in e.questions]
 
     def match(self, question: str) -> tuple[Entry | None, float]:
@@ -133,7 +135,8 @@ def main(factors: list[int], limit: int) -> None:
             r = rows[engine, factor] = measure(engine, factor, questions)
             print(
                 f"{'x' + str(factor):>6} {r['entries']:>8} {engine:<8} {r['median_ms']:>8.2f} "
-                f"{r['p99_ms']:>8.2f} {r['build_s']:>8.2f} {r['first_answer_s']:>11.2f} {r['peak_mb']:>8.0f}"
+                f"{r['p99_ms']:>8.2f} {r['build_s']:>8.2f} {r['first_answer_s']:>11.2f} "
+                f"{r['peak_mb']:>8.0f}"
             )
     print("\nratios matcher/naive (same run):")
     for factor in factors:

@@ -166,6 +166,61 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_brief(args: argparse.Namespace) -> int:
+    """A briefing as a fresh chat would get it: printed, or posted once with --post."""
+    from bot import briefings
+
+    knowledge = _load_or_report(args.knowledge)
+    if knowledge is None:
+        return 1
+    topic_id = None
+    if args.topic:
+        match = briefings.find_topic(knowledge, args.topic)
+        if match.topic is None:
+            choices = match.candidates or tuple(knowledge.topics.values())
+            print(
+                f"error: no single topic matches {args.topic!r}; "
+                f"try one of: {', '.join(t.id for t in choices)}",
+                file=sys.stderr,
+            )
+            return 2
+        topic_id = match.topic.id
+    briefing = briefings.pick(knowledge, briefings.Rotation(), topic_id).briefing
+    if args.post is None:
+        print(briefings.briefing_text(briefing))
+        return 0
+    return _post_briefing(args.post, briefing)
+
+
+def _post_briefing(chat: str, briefing) -> int:
+    import asyncio
+
+    from telegram.error import TelegramError
+
+    from bot.settings import SettingsError, load_settings
+    from bot.subscriptions import post_once
+
+    if not (chat.startswith("@") or chat.lstrip("-").isdigit()):
+        print(f"error: {chat!r} is not a chat id or @channelname", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if settings.token is None:
+        print("configuration error: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
+        return 2
+    target = chat if chat.startswith("@") else int(chat)
+    try:
+        message = asyncio.run(post_once(settings, target, briefing))
+    except TelegramError as exc:
+        print(f"error: could not post to {chat}: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"posted the briefing on {briefing.topic.id} to {chat} (message {message.message_id})")
+    return 0
+
+
 def _stdin_lines():
     while True:
         try:
@@ -218,10 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="the bot's data directory (BOT_DATA_DIR)")
     p.set_defaults(func=cmd_suggest)
 
+    p = sub.add_parser("brief", help="print a briefing, or post it once to a chat (--post)")
+    p.add_argument("--topic", help="a topic id or title (default: the first in rotation)")
+    p.add_argument("--post", metavar="CHAT_ID", help="post it via the Bot API: an id or @channel")
+    p.set_defaults(func=cmd_brief)
+
     p = sub.add_parser("bench", help="print match-time, start-up and memory figures")
     p.add_argument("--sizes", default="1,10,100,1000", help="FAQ size multipliers")
     p.add_argument("--questions", type=int, default=200, help="questions timed per size")
-    p.add_argument("--worker", nargs=3, metavar=("ENGINE", "FACTOR", "LIMIT"), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--worker", nargs=3, metavar=("ENGINE", "FACTOR", "LIMIT"), help=argparse.SUPPRESS
+    )
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -64,7 +64,10 @@ HELP_HTML = (
     " or a reply to me.\n"
     "• /topics — browse the questions I can answer.\n"
     "• /about — what I am and my five sources.\n"
-    "• /briefing — a short briefing on one topic; /subscribe for a regular one.\n"
+    "• /briefing [topic] — a short briefing: key facts, each with its source.\n"
+    "• /subscribe [topic|all] [daily HH:MM | weekly DAY HH:MM] [time zone] — a regular"
+    " briefing in this chat (defaults: all topics, daily at 09:00, UTC);"
+    " /subscriptions shows it, /unsubscribe stops it.\n"
     "• Inline: type my @username and a question in any chat.\n"
     "👍/👎 under an answer tell the maintainers what to improve."
 )

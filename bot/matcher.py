@@ -22,6 +22,7 @@ from rapidfuzz.distance import OSA
 from bot import smalltalk
 from bot.knowledge import Knowledge
 from bot.models import Entry
+from bot.normalize import BASE_STOPWORDS, stem, words
 from bot.text import clean_input
 
 MAX_QUESTION = 1000
@@ -36,10 +37,17 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Thresholds:
-    answer: float = 62.0  # best score needed to answer outright
-    margin: float = 8.0  # lead over the runner-up needed to answer outright
-    suggest: float = 45.0  # best score needed to offer candidates
-    coverage: float = 0.40  # share of the question's subject words an answer must account for
+    """Measured on tests/eval (see README): change them with `python -m bot eval` at hand."""
+
+    answer_short: float = 45.0  # best score needed to answer a short question
+    answer_long: float = 35.0  # ... and a long one, whose extra words dilute every score
+    short: int = 8  # content words up to which a question counts as short
+    coverage: float = 0.20  # least share of the question's subject words the answer covers
+    unknown_short: int = 5  # a question this short with a word the FAQ never uses is declined
+    vague: int = 2  # content words up to which a question may be vague ("sanctions?")
+    broad: int = 8  # it is, when each of its words is asked about in this many entries
+    margin: float = 4.0  # for a vague question, a runner-up this close makes it "did you mean"
+    tie: float = 0.5  # for any question, a runner-up this close does
     close: float = 10.0  # candidates within this of the best are offered together
 
 
@@ -47,10 +55,10 @@ class Thresholds:
 class Weights:
     """Shares of the final score (they sum to 1)."""
 
-    coverage: float = 0.5  # the question's subject words the entry accounts for
+    coverage: float = 0.6  # the question's subject words the entry accounts for
     fit: float = 0.1  # the best phrasing's subject words the question contains
     similarity: float = 0.1  # rapidfuzz token_set_ratio on subject words
-    form: float = 0.1  # rapidfuzz ratio on the whole question, question words included
+    form: float = 0.2  # rapidfuzz ratio on the whole question, question words included
 
 
 @dataclass(frozen=True)
@@ -75,9 +83,11 @@ class Result:
         return self.candidates[0] if self.candidates else None
 
 
-_ANSWER_WEIGHT = 0.5  # words that only appear in an entry's answer count half
-_TITLE_WEIGHT = 0.5  # so do the words of its topic's title
-_UNKNOWN_IDF_SHARE = 0.3  # an unknown word weighs this share of the rarest known word
+_ANSWER_WEIGHT = 0.3  # words that only appear in an entry's answer count half
+_TITLE_WEIGHT = 0.6  # so do the words of its topic's title
+_PHRASING_FLOOR = 0.6  # the least a phrasing word counts
+_UNKNOWN_IDF_SHARE = 1.0  # an unknown word weighs as much as the rarest known word
+_UNKNOWN_CAP = 2  # but no more than two count: long questions carry many stray words
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -106,9 +116,14 @@ class Matcher:
             topic = knowledge.topics.get(entry.topic)
             for token in norm.tokens(topic.title if topic else ""):
                 bag[token] = max(bag.get(token, 0.0), _TITLE_WEIGHT)
-            for text in [*entry.questions, *entry.keywords]:
-                for token in norm.tokens(text):
-                    bag[token] = 1.0
+            phrasings = [set(norm.tokens(text)) for text in [*entry.questions, *entry.keywords]]
+            for token in set().union(*phrasings):
+                share = sum(token in p for p in phrasings) / len(phrasings)
+                # A word in most phrasings is what the entry is about; one in a single long
+                # phrasing is context. Both count, the first more.
+                bag[token] = max(
+                    bag.get(token, 0.0), _PHRASING_FLOOR + (1 - _PHRASING_FLOOR) * share**0.5
+                )
             for q in [*entry.questions, *entry.keywords]:
                 self.phrasings.append(" ".join(norm.tokens(q)))
                 self.full_phrasings.append(norm.text(q))
@@ -121,6 +136,9 @@ class Matcher:
                 df[token] += 1
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unknown_idf = math.log(1 + n) * _UNKNOWN_IDF_SHARE
+        self.breadth = {
+            t: sum(1 for bag in weights if bag.get(t, 0.0) >= _PHRASING_FLOOR) for t in df
+        }
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for index, bag in enumerate(weights):
             for token, weight in bag.items():
@@ -132,9 +150,10 @@ class Matcher:
         self.entry_phrasings: list[list[int]] = [[] for _ in self.entries]
         for pos, index in enumerate(self.owners):
             self.entry_phrasings[index].append(pos)
-        stopwords = knowledge.normalizer.stopwords
-        self.vocabulary = sorted({t for t in [*df, *stopwords] if len(t) >= 4 and not t.isdigit()})
-        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+        # Typos are corrected on whole words, before stemming mangles them ("mnay" -> "many").
+        self.known_words = frozenset(w for t in self._texts() for w in words(t))
+        self.vocabulary = sorted(w for w in self.known_words if len(w) >= 4 and not w.isdigit())
+        self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
 
     def answer_for(self, entry: Entry) -> Result:
         """A user picked this entry (a button, a number): answer it as asked."""
@@ -143,40 +162,47 @@ class Matcher:
     # -- the decision -------------------------------------------------------------------------
     def match(self, question: str) -> Result:
         text = clean_input(question or "", MAX_QUESTION)
-        words = " ".join(_WORD.findall(text.lower()))
-        if not words:
+        plain = " ".join(_WORD.findall(text.lower()))
+        if not plain:
             return Result(text, Status.DECLINED, reason="empty")
         if smalltalk.looks_like_injection(text):
             return Result(text, Status.DECLINED, reason="injection")
-        stopwords = self.knowledge.normalizer.stopwords
-        tokens = [
-            c
-            for t in self.knowledge.normalizer.tokens(text)
-            if (c := self._correct(t)) not in stopwords
-        ]
-        intent = smalltalk.smalltalk_intent(words)
+        corrected = self.corrected(text)
+        intent = smalltalk.smalltalk_intent(plain)
         if intent:
             return Result(text, Status.SMALLTALK, reply=smalltalk.reply_for(intent), reason=intent)
+        tokens = self.knowledge.normalizer.tokens(" ".join(corrected))
         scored = self.rank(text, tokens)
         if not scored:
             return Result(text, Status.DECLINED, reason="off-topic")
-        return self._decide(text, scored)
+        unknown = [w for w in corrected if self._is_unknown(w)]
+        return self._decide(text, scored, set(tokens), unknown)
 
-    def _decide(self, text: str, scored: list[tuple[Candidate, float]]) -> Result:
+    def _decide(
+        self, text: str, scored: list[tuple[Candidate, float]], tokens: set[str], unknown: list[str]
+    ) -> Result:
         th = self.thresholds
-        (best, coverage) = scored[0]
-        runner_up = scored[1][0].score if len(scored) > 1 else 0.0
+        size = len(tokens)
+        best, coverage = scored[0]
         candidates = tuple(c for c, _ in scored[:3])
-        if coverage < th.coverage or best.score < th.suggest:
+        needed = th.answer_short if size <= th.short else th.answer_long
+        if coverage < th.coverage or best.score < needed:
             return Result(
                 text, Status.DECLINED, best.score, candidates=candidates, reason="off-topic"
             )
-        if best.score >= th.answer and best.score - runner_up >= th.margin:
-            return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
-        close = tuple(
-            c for c, cov in scored[:3] if c.score >= best.score - th.close and cov >= th.coverage
-        )
-        if len(close) == 1 and best.score >= th.answer:
+        if unknown and size <= th.unknown_short:
+            # "how many warheads ...": a short question whose key word the FAQ never uses
+            # is about something else, however well its other words match.
+            return Result(
+                text, Status.DECLINED, best.score, candidates=candidates, reason="unknown"
+            )
+        close = tuple(c for c, _ in scored[:3] if c.score > best.score - th.close)
+        runner_up = scored[1][0].score if len(scored) > 1 else 0.0
+        if size <= th.vague and all(self.breadth.get(t, 0) >= th.broad for t in tokens):
+            # One broad word fits many entries equally well: ask rather than guess.
+            return Result(text, Status.SUGGEST, best.score, candidates=candidates, reason="close")
+        margin = th.margin if size <= th.vague else th.tie
+        if best.score - runner_up >= margin or len(close) == 1:
             return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
         return Result(text, Status.SUGGEST, best.score, candidates=close, reason="close")
 
@@ -187,7 +213,7 @@ class Matcher:
         if not known:
             return []
         w = self.weights
-        unknown = len(set(tokens)) - len(known)
+        unknown = min(len(set(tokens)) - len(known), _UNKNOWN_CAP)
         total = sum(self.idf[t] for t in known) + unknown * self.unknown_idf
         coverage: dict[int, float] = defaultdict(float)
         for token in known:
@@ -225,13 +251,39 @@ class Matcher:
         scored.sort(key=lambda pair: (-pair[0].score, pair[0].entry.id))
         return scored[:limit]
 
-    def _correct_uncached(self, token: str) -> str:
-        """A typo becomes the FAQ word (or question word) one or two edits away; unknown
-        words stay unknown. Short words are left alone: too many are one edit apart."""
-        if token in self.idf or len(token) < 5 or token.isdigit():
-            return token
-        max_edits = 2 if len(token) >= 8 else 1
-        hit = process.extractOne(
-            token, self.vocabulary, scorer=OSA.distance, score_cutoff=max_edits
+    def corrected(self, text: str) -> list[str]:
+        """The question's words with typos corrected, before stemming and synonyms."""
+        return [self._correct(w) for w in words(text)]
+
+    def tokens(self, text: str) -> list[str]:
+        """The question's content tokens, typos corrected first."""
+        return self.knowledge.normalizer.tokens(" ".join(self.corrected(text)))
+
+    def _is_unknown(self, word: str) -> bool:
+        """A real word (not a number, not a stopword) that no FAQ text uses."""
+        return (
+            word not in self.known_words
+            and word.isalpha()
+            and len(word) >= 3
+            and stem(word) not in self.knowledge.normalizer.stopwords
         )
-        return hit[0] if hit else token
+
+    def _texts(self) -> list[str]:
+        """Every text whose words the matcher knows: FAQ wording, synonyms, stopwords."""
+        knowledge = self.knowledge
+        texts = [t.title for t in knowledge.topics.values()]
+        for entry in self.entries:
+            texts += [*entry.questions, *entry.keywords, entry.answer]
+        for canonical, variants in knowledge.synonyms.synonyms.items():
+            texts += [canonical, *variants]
+        texts += [*BASE_STOPWORDS, *knowledge.synonyms.stopwords]
+        return texts
+
+    def _correct_uncached(self, word: str) -> str:
+        """A typo becomes the known word one edit away (two for long words); unknown words
+        stay unknown. Three-letter words are left alone: too many are one edit apart."""
+        if word in self.known_words or len(word) < 4 or not word.isalpha():
+            return word
+        max_edits = 2 if len(word) >= 8 else 1
+        hit = process.extractOne(word, self.vocabulary, scorer=OSA.distance, score_cutoff=max_edits)
+        return hit[0] if hit else word

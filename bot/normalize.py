@@ -1,11 +1,14 @@
-"""From what people type to comparable tokens: case, punctuation, spelling variants,
-synonyms and plurals. Phrasings and questions go through the same function, so the
-matcher compares like with like."""
+"""From what people type to comparable tokens: case, punctuation, accents, spelling
+variants, synonyms and word endings. Phrasings and questions go through the same function,
+so the matcher compares like with like."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
 
 from bot.models import Synonyms
 from bot.text import fold, strip_accents
@@ -34,17 +37,23 @@ BASE_STOPWORDS = frozenset(
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
 _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
-_KEEP_S = ("ss", "us", "is", "ous", "ics")
+_STEMMER = snowballstemmer.stemmer("english")
 
 
-def stem(token: str) -> str:
-    """Plural folding only: enough for camps/camp and sanctions/sanction, never so much that
-    distinct words collide."""
-    if len(token) > 4 and token.endswith("ies"):
-        return token[:-3] + "y"
-    if len(token) > 3 and token.endswith("s") and not token.endswith(_KEEP_S):
-        return token[:-1]
-    return token
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball (Porter 2): sanctioned/sanctions/sanctioning all become "sanction"."""
+    return _STEMMER.stemWord(word)
+
+
+def words(raw: str) -> list[str]:
+    """Folded, accent-free, lower-case words, unstemmed; 120,000 becomes 120000."""
+    text = _POSSESSIVE.sub("", strip_accents(fold(raw)).lower()).replace("'", "")
+    return _NON_WORD.sub(" ", _THOUSANDS.sub("", text)).split()
+
+
+def _prepare(raw: str) -> str:
+    return " ".join(stem(w) for w in words(raw))
 
 
 @dataclass(frozen=True)
@@ -58,11 +67,12 @@ class Normalizer:
     @classmethod
     def build(cls, synonyms: Synonyms) -> Normalizer:
         variants: dict[str, str] = {}
-        for canonical, words in synonyms.synonyms.items():
+        for canonical, listed in synonyms.synonyms.items():
             target = _prepare(canonical)
-            for word in words:
+            variants[target] = target  # consumed whole, so "rights" inside it is left alone
+            for word in listed:
                 key = _prepare(word)
-                if key and key != target:
+                if key:
                     variants[key] = target
         pattern = None
         if variants:
@@ -74,7 +84,7 @@ class Normalizer:
         return cls(variants=variants, stopwords=frozenset(stop), _pattern=pattern)
 
     def text(self, raw: str) -> str:
-        """Lower-case words with synonyms resolved: the string rapidfuzz compares."""
+        """Stemmed words with synonyms resolved: the string rapidfuzz compares."""
         prepared = _prepare(raw)
         if self._pattern is not None:
             prepared = self._pattern.sub(lambda m: self.variants[m.group(0)], prepared)
@@ -83,10 +93,3 @@ class Normalizer:
     def tokens(self, raw: str) -> list[str]:
         """Content tokens, in order, without stopwords: what decides the subject."""
         return [t for t in self.text(raw).split() if t not in self.stopwords]
-
-
-def _prepare(raw: str) -> str:
-    """Folded, accent-free, lower-case, plural-folded words; 120,000 becomes 120000."""
-    text = _POSSESSIVE.sub("", strip_accents(fold(raw)).lower()).replace("'", "")
-    text = _THOUSANDS.sub("", text)
-    return " ".join(stem(t) for t in _NON_WORD.sub(" ", text).split())

@@ -15,6 +15,7 @@ from bot.models import Entry
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+MISSES = ("off-topic", "unknown", "close")  # what the maintainers' report should show
 
 
 def fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
@@ -72,10 +73,7 @@ class FaqService:
         try:
             if result.status is Status.ANSWERED and result.entry:
                 self.store.record_answer(result.entry.id)
-            elif result.status in (Status.SUGGEST, Status.DECLINED) and result.reason in (
-                "off-topic",
-                "close",
-            ):
+            elif result.status in (Status.SUGGEST, Status.DECLINED) and result.reason in MISSES:
                 best = result.best
                 self.store.record_miss(
                     result.question,

@@ -16,7 +16,9 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -29,6 +31,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     retention_days: int = Field(180, ge=1)
     reload_interval: float = Field(5.0, gt=0, description="seconds between checks of knowledge/")
+    briefing_check_seconds: float = Field(
+        30.0, gt=0, description="seconds between checks for scheduled briefings that are due"
+    )
 
     @field_validator("bot_admin_ids", mode="before")
     @classmethod

@@ -91,6 +91,7 @@ class Subscription:
     timezone: str
     paused: bool
     last_sent: float | None
+    created_at: float = 0.0  # when it (re)started: occurrences before it are never sent
 
 
 class Store:
@@ -210,3 +211,110 @@ class Store:
             gone = db.execute("DELETE FROM questions WHERE last_seen < ?", (cutoff,)).rowcount
             gone += db.execute("DELETE FROM votes WHERE created_at < ?", (cutoff,)).rowcount
         return gone
+
+    # -- briefings: subscriptions and each chat's rotation (schema 2) ---------------------------
+    _SUBSCRIPTION = "chat_id, topic, schedule, timezone, paused, last_sent, created_at"
+
+    @staticmethod
+    def _subscription(row: tuple) -> Subscription:
+        return Subscription(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+
+    def subscribe(
+        self,
+        chat_id: int,
+        topic: str | None,
+        schedule: str,
+        timezone: str,
+        now: float | None = None,
+    ) -> Subscription:
+        """One subscription per chat: subscribing again replaces it and resumes it."""
+        now = now or time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO subscriptions (chat_id, topic, schedule, timezone, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET"
+                " topic = excluded.topic, schedule = excluded.schedule,"
+                " timezone = excluded.timezone, paused = 0, created_at = excluded.created_at",
+                (chat_id, topic, schedule, timezone, now),
+            )
+        subscription = self.subscription(chat_id)
+        assert subscription is not None
+        return subscription
+
+    def subscription(self, chat_id: int) -> Subscription | None:
+        rows = self._all(
+            f"SELECT {self._SUBSCRIPTION} FROM subscriptions WHERE chat_id = ?", chat_id
+        )
+        return self._subscription(rows[0]) if rows else None
+
+    def subscriptions(self, *, include_paused: bool = False) -> list[Subscription]:
+        where = "" if include_paused else " WHERE paused = 0"
+        rows = self._all(f"SELECT {self._SUBSCRIPTION} FROM subscriptions{where} ORDER BY chat_id")
+        return [self._subscription(row) for row in rows]
+
+    def unsubscribe(self, chat_id: int) -> bool:
+        with self._tx() as db:
+            return (
+                db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)).rowcount > 0
+            )
+
+    def set_paused(self, chat_id: int, paused: bool, now: float | None = None) -> bool:
+        """Pause, or resume from now on (what was missed meanwhile is not sent)."""
+        with self._tx() as db:
+            if paused:
+                cursor = db.execute(
+                    "UPDATE subscriptions SET paused = 1 WHERE chat_id = ? AND paused = 0",
+                    (chat_id,),
+                )
+            else:
+                cursor = db.execute(
+                    "UPDATE subscriptions SET paused = 0, created_at = ?"
+                    " WHERE chat_id = ? AND paused = 1",
+                    (now or time.time(), chat_id),
+                )
+            return cursor.rowcount > 0
+
+    def claim_briefing(self, chat_id: int, previous: float | None, sent_at: float) -> bool:
+        """Mark a briefing sent before sending it, if nobody else has since: a crash or a
+        second process can then lose a briefing but never send one twice."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE subscriptions SET last_sent = ?"
+                " WHERE chat_id = ? AND last_sent IS ? AND paused = 0",
+                (sent_at, chat_id, previous),
+            )
+            return cursor.rowcount > 0
+
+    def move_chat(self, old: int, new: int) -> bool:
+        """A group became a supergroup: its subscription and rotation follow it. Anything the
+        new id already has wins. True if a subscription moved."""
+        with self._tx() as db:
+            moved = 0
+            for table in ("subscriptions", "rotation", "topic_cursor"):
+                cursor = db.execute(
+                    f"UPDATE OR IGNORE {table} SET chat_id = ? WHERE chat_id = ?", (new, old)
+                )
+                moved += cursor.rowcount if table == "subscriptions" else 0
+                db.execute(f"DELETE FROM {table} WHERE chat_id = ?", (old,))
+        return moved > 0
+
+    def rotation(self, chat_id: int) -> tuple[frozenset[str], int]:
+        """The facts this chat has seen in the current round, and its next topic position."""
+        seen = frozenset(
+            r[0] for r in self._all("SELECT fact FROM rotation WHERE chat_id = ?", chat_id)
+        )
+        cursor = self._all("SELECT position FROM topic_cursor WHERE chat_id = ?", chat_id)
+        return seen, cursor[0][0] if cursor else 0
+
+    def save_rotation(self, chat_id: int, seen: frozenset[str], cursor: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM rotation WHERE chat_id = ?", (chat_id,))
+            db.executemany(
+                "INSERT INTO rotation (chat_id, fact) VALUES (?, ?)",
+                [(chat_id, fact) for fact in sorted(seen)],
+            )
+            db.execute(
+                "INSERT INTO topic_cursor (chat_id, position) VALUES (?, ?)"
+                " ON CONFLICT (chat_id) DO UPDATE SET position = excluded.position",
+                (chat_id, cursor),
+            )

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,6 +134,15 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_log(self, text: str, timeout: float = 5) -> str:
+        """The log once it contains text (lines are written after the reply is sent)."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never logged:\n{log}")
+            time.sleep(0.05)
+        return log
 
     def stop(self, timeout: float = 10) -> int | None:
         if self.proc is None:

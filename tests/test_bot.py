@@ -32,7 +32,7 @@ def test_private_question_gets_a_sourced_answer_with_feedback_buttons(api, bot) 
     assert "https://" in call["text"] and "<blockquote expandable>" in call["text"]
     buttons = [b["text"] for row in call["reply_markup"]["inline_keyboard"] for b in row]
     assert "👍" in buttons and "👎" in buttons
-    assert "question chat=private status=answered" in bot.log()
+    bot.wait_log("question chat=private status=answered")
 
 
 def test_vote_is_stored_and_buttons_are_retired(api, bot) -> None:
@@ -66,10 +66,10 @@ def test_close_candidates_come_as_buttons_and_a_press_answers(api, bot) -> None:
 def test_off_subject_is_declined_with_the_topics(api, bot) -> None:
     api.message("what's the best pizza in naples?", user_id=14)
     sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 14)
-    assert "don't cover" in sent["text"] and not answered(sent)
+    assert "sources don" in sent["text"] and not answered(sent)
     topics = [b["callback_data"] for row in sent["reply_markup"]["inline_keyboard"] for b in row]
     assert "t:camps" in topics and "t:sanctions" in topics
-    assert "status=declined" in bot.log()
+    bot.wait_log("status=declined")
 
 
 def test_topics_keyboard_leads_to_questions_then_an_answer(api, bot) -> None:
@@ -177,7 +177,7 @@ def test_a_blocked_user_touches_nobody_else(api, bot) -> None:
     api.wait_for("sendMessage", lambda c: c["chat_id"] == 30)
     api.message("how many people are in the camps", user_id=31)
     assert "120,000" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 31)["text"]
-    assert "cannot send to chat 30" in bot.log()
+    bot.wait_log("cannot send to chat 30")
     assert bot.proc.poll() is None
 
 

@@ -106,9 +106,10 @@ async def test_raw_http_shapes(api):
         r = await http.post("/botNOPE/getMe")
         assert r.status_code == 401
         assert r.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
-        r = await http.post(f"/bot{api.token}/sendMessage",
-                            json={"chat_id": CHAT, "text": "123",
-                                  "reply_markup": '{"inline_keyboard": []}'})
+        r = await http.post(
+            f"/bot{api.token}/sendMessage",
+            json={"chat_id": CHAT, "text": "123", "reply_markup": '{"inline_keyboard": []}'},
+        )
         assert r.json()["result"]["text"] == "123"
     params = api.calls("sendMessage")[0].params
     assert params == {"chat_id": CHAT, "text": "123", "reply_markup": {"inline_keyboard": []}}
@@ -116,10 +117,14 @@ async def test_raw_http_shapes(api):
 
 # --------------------------------------------------------------------------- sendMessage
 async def test_send_message_html_and_keyboard_round_trip(bot, api):
-    markup = keyboard(InlineKeyboardButton("Yes", callback_data="vote:yes"),
-                      InlineKeyboardButton("Docs", url="https://example.org/?a=1&b=2"))
-    html = ('<b>Summit</b> &amp; <i>rights</i> — <a href="https://hrw.org/x?a=1&amp;b=2">'
-            "source</a> 1 &lt; 2 &#128512;")
+    markup = keyboard(
+        InlineKeyboardButton("Yes", callback_data="vote:yes"),
+        InlineKeyboardButton("Docs", url="https://example.org/?a=1&b=2"),
+    )
+    html = (
+        '<b>Summit</b> &amp; <i>rights</i> — <a href="https://hrw.org/x?a=1&amp;b=2">'
+        "source</a> 1 &lt; 2 &#128512;"
+    )
     msg = await bot.send_message(CHAT, html, parse_mode=ParseMode.HTML, reply_markup=markup)
 
     assert msg.text == "Summit & rights — source 1 < 2 \U0001f600"
@@ -127,8 +132,11 @@ async def test_send_message_html_and_keyboard_round_trip(bot, api):
     assert msg.chat.id == CHAT and msg.chat.type == "private"
     assert msg.reply_markup == markup
     kinds = {e.type: msg.parse_entity(e) for e in msg.entities}
-    assert kinds == {MessageEntityType.BOLD: "Summit", MessageEntityType.ITALIC: "rights",
-                     MessageEntityType.TEXT_LINK: "source"}
+    assert kinds == {
+        MessageEntityType.BOLD: "Summit",
+        MessageEntityType.ITALIC: "rights",
+        MessageEntityType.TEXT_LINK: "source",
+    }
     assert msg.entities[2].url == "https://hrw.org/x?a=1&b=2"
     assert "<b>Summit</b>" in msg.text_html
 
@@ -152,8 +160,9 @@ async def test_message_ids_increase_per_chat_and_chat_types_are_remembered(bot, 
 
 async def test_reply_to_message_is_echoed(bot, api):
     update = api.message("question?", chat_id=CHAT)
-    msg = await bot.send_message(CHAT, "answer", reply_to_message_id=update["message"]
-                                 ["message_id"])
+    msg = await bot.send_message(
+        CHAT, "answer", reply_to_message_id=update["message"]["message_id"]
+    )
     assert msg.reply_to_message.text == "question?"
     with pytest.raises(BadRequest, match="(?i)message to be replied not found"):
         await bot.send_message(CHAT, "x", reply_to_message_id=999)
@@ -199,8 +208,10 @@ async def test_valid_html_is_accepted(bot, html):
 def test_parse_html_entities_and_languages():
     text, ents = parse_html('<pre><code class="language-py">x</code></pre>\U0001f600<b>y</b>')
     assert text == "x\U0001f600y"
-    assert ents == [{"type": "pre", "language": "py", "offset": 0, "length": 1},
-                    {"type": "bold", "offset": 3, "length": 1}]  # UTF-16 offsets
+    assert ents == [
+        {"type": "pre", "language": "py", "offset": 0, "length": 1},
+        {"type": "bold", "offset": 3, "length": 1},
+    ]  # UTF-16 offsets
     assert parse_html("AT&T", strict=False)[0] == "AT&T"
 
 
@@ -236,22 +247,25 @@ async def test_inline_keyboard_validation(bot, button, ok):
 async def test_text_only_button_is_rejected(api):
     async with httpx.AsyncClient() as http:
         markup = '{"inline_keyboard": [[{"text": "t"}]]}'
-        r = await http.post(f"{api.url}/bot{api.token}/sendMessage",
-                            data={"chat_id": CHAT, "text": "kb", "reply_markup": markup})
+        r = await http.post(
+            f"{api.url}/bot{api.token}/sendMessage",
+            data={"chat_id": CHAT, "text": "kb", "reply_markup": markup},
+        )
     assert r.status_code == 400 and "Text buttons are unallowed" in r.json()["description"]
 
 
 # ---------------------------------------------------------------------------------- edits
 async def test_edit_message_text_and_markup(bot, api):
-    sent = await bot.send_message(CHAT, "v1", reply_markup=keyboard(
-        InlineKeyboardButton("a", callback_data="a")))
-    edited = await bot.edit_message_text("<b>v2</b>", CHAT, sent.message_id,
-                                         parse_mode=ParseMode.HTML)
+    sent = await bot.send_message(
+        CHAT, "v1", reply_markup=keyboard(InlineKeyboardButton("a", callback_data="a"))
+    )
+    edited = await bot.edit_message_text(
+        "<b>v2</b>", CHAT, sent.message_id, parse_mode=ParseMode.HTML
+    )
     assert edited.text == "v2" and edited.edit_date is not None
     assert edited.reply_markup is None  # editing without markup drops the keyboard
     with pytest.raises(BadRequest, match="(?i)message is not modified"):
-        await bot.edit_message_text("<b>v2</b>", CHAT, sent.message_id,
-                                    parse_mode=ParseMode.HTML)
+        await bot.edit_message_text("<b>v2</b>", CHAT, sent.message_id, parse_mode=ParseMode.HTML)
     new_markup = keyboard(InlineKeyboardButton("b", callback_data="b"))
     marked = await bot.edit_message_reply_markup(CHAT, sent.message_id, reply_markup=new_markup)
     assert marked.reply_markup == new_markup and marked.text == "v2"
@@ -266,8 +280,11 @@ async def test_fail_next_429_raises_retry_after(bot, api):
         await bot.send_message(CHAT, "hi")
     assert retry_seconds(info.value) == 7
     assert api.calls("sendMessage")[0].response == {
-        "ok": False, "error_code": 429, "description": "Too Many Requests: retry after 7",
-        "parameters": {"retry_after": 7}}
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 7",
+        "parameters": {"retry_after": 7},
+    }
     assert (await bot.send_message(CHAT, "hi")).text == "hi"  # count=1: only once
 
 
@@ -292,7 +309,8 @@ async def test_fail_next_filters_by_chat_and_count(bot, api):
         with pytest.raises(BadRequest, match="(?i)chat not found"):
             await bot.send_message(1, "x")
     assert api.calls("sendMessage", chat_id=1)[0].response["description"] == (
-        "Bad Request: chat not found")
+        "Bad Request: chat not found"
+    )
     await bot.send_message(1, "fine again")
 
 
@@ -335,7 +353,8 @@ async def test_get_updates_returns_queued_message_as_update(bot, api):
     assert msg.text.startswith("/start") and msg.chat.type == "private" and msg.chat.id == 55
     assert msg.from_user.id == 55 and not msg.from_user.is_bot
     assert msg.parse_entities([MessageEntityType.BOT_COMMAND]).popitem()[1] == (
-        "/start@nkrights_bot")
+        "/start@nkrights_bot"
+    )
     assert list(msg.parse_entities([MessageEntityType.MENTION]).values()) == ["@someone"]
     # Unconfirmed updates are delivered again; offset confirms them.
     assert len(await bot.get_updates()) == 1
@@ -384,8 +403,9 @@ async def test_second_poller_conflicts_the_first(bot, api):
 
 
 async def test_multipart_parameters_are_decoded(bot, api):
-    await bot.set_webhook("https://example.org/hook", certificate=b"-----CERT-----",
-                          max_connections=5)
+    await bot.set_webhook(
+        "https://example.org/hook", certificate=b"-----CERT-----", max_connections=5
+    )
     params = api.calls("setWebhook")[0].params
     assert params["url"] == "https://example.org/hook" and params["max_connections"] == 5
     assert params["certificate"]["data"] == b"-----CERT-----"
@@ -393,8 +413,9 @@ async def test_multipart_parameters_are_decoded(bot, api):
 
 # ----------------------------------------------------------------------- update builders
 async def test_update_builders_parse_in_ptb(bot, api):
-    sent = await bot.send_message(-1009, "menu", reply_markup=keyboard(
-        InlineKeyboardButton("go", callback_data="go")))
+    sent = await bot.send_message(
+        -1009, "menu", reply_markup=keyboard(InlineKeyboardButton("go", callback_data="go"))
+    )
     api.message("group hi", chat_id=-1009, chat_type="supergroup", user_id=5)
     api.message("", chat_id=-1009, user_id=5, sticker=True)
     api.message("reply", chat_id=-1009, user_id=5, reply_to_message_id=sent.message_id)
@@ -404,8 +425,16 @@ async def test_update_builders_parse_in_ptb(bot, api):
     api.my_chat_member(-1009, "administrator", old_status="member")
     api.my_chat_member(-1009, "kicked", old_status="administrator")
     api.migrate(-4444, -1004444)
-    api.push_update({"edited_message": {"message_id": 1, "date": 0, "text": "e",
-                                        "chat": {"id": 1, "type": "private"}}})
+    api.push_update(
+        {
+            "edited_message": {
+                "message_id": 1,
+                "date": 0,
+                "text": "e",
+                "chat": {"id": 1, "type": "private"},
+            }
+        }
+    )
     ups = await bot.get_updates(allowed_updates=Update.ALL_TYPES)
     assert len(ups) == 11
     assert ups[0].message.chat.type == "supergroup" and ups[0].message.text == "group hi"
@@ -428,8 +457,9 @@ async def test_update_builders_parse_in_ptb(bot, api):
 
 
 async def test_callback_and_inline_answers(bot, api):
-    sent = await bot.send_message(CHAT, "menu", reply_markup=keyboard(
-        InlineKeyboardButton("go", callback_data="go")))
+    sent = await bot.send_message(
+        CHAT, "menu", reply_markup=keyboard(InlineKeyboardButton("go", callback_data="go"))
+    )
     cq = api.callback_query("go", sent)["callback_query"]
     with pytest.raises(BadRequest):
         await bot.answer_callback_query(cq["id"], text="x" * 201)
@@ -438,12 +468,17 @@ async def test_callback_and_inline_answers(bot, api):
         await bot.answer_callback_query(cq["id"])  # answered already
 
     def article(i, text="<b>ok</b>", rid=None):
-        return InlineQueryResultArticle(rid or str(i), f"t{i}", InputTextMessageContent(
-            text, parse_mode=ParseMode.HTML))
+        return InlineQueryResultArticle(
+            rid or str(i), f"t{i}", InputTextMessageContent(text, parse_mode=ParseMode.HTML)
+        )
 
     query_id = api.inline_query("q")["inline_query"]["id"]
-    for bad_results in ([article(i) for i in range(51)], [article(1), article(1)],
-                        [article(1, rid="x" * 65)], [article(1, text="<b>oops")]):
+    for bad_results in (
+        [article(i) for i in range(51)],
+        [article(1), article(1)],
+        [article(1, rid="x" * 65)],
+        [article(1, text="<b>oops")],
+    ):
         with pytest.raises(BadRequest):
             await bot.answer_inline_query(query_id, bad_results)
     assert await bot.answer_inline_query(query_id, [article(i) for i in range(50)])
@@ -495,8 +530,9 @@ def test_thread_safe_concurrent_sends(api):
     statuses = []
 
     def send(i):
-        r = httpx.post(f"{api.url}/bot{api.token}/sendMessage", data={"chat_id": 9,
-                                                                       "text": f"m{i}"})
+        r = httpx.post(
+            f"{api.url}/bot{api.token}/sendMessage", data={"chat_id": 9, "text": f"m{i}"}
+        )
         statuses.append(r.status_code)
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(30)]
@@ -513,24 +549,29 @@ def test_stop_releases_long_poll_and_frees_port():
     fake = FakeBotAPI().start()
     result = {}
     url = f"{fake.url}/bot{fake.token}/getUpdates"
-    worker = threading.Thread(target=lambda: result.update(
-        r=httpx.post(url, data={"timeout": 30}, timeout=40)))
+    worker = threading.Thread(
+        target=lambda: result.update(r=httpx.post(url, data={"timeout": 30}, timeout=40))
+    )
     worker.start()
     time.sleep(0.3)
     start = time.monotonic()
     fake.stop()
     worker.join(5)
     assert time.monotonic() - start < 3 and result["r"].json() == {"ok": True, "result": []}
-    with pytest.raises(OSError), socket.create_connection(
-            ("127.0.0.1", int(fake.url.rsplit(":", 1)[1])), timeout=1):
+    with (
+        pytest.raises(OSError),
+        socket.create_connection(("127.0.0.1", int(fake.url.rsplit(":", 1)[1])), timeout=1),
+    ):
         pass
 
 
 # ------------------------------------------------------------------ whole-application runs
 async def test_application_polling_end_to_end(api):
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE):
-        await update.message.reply_html("<b>Welcome</b>", reply_markup=keyboard(
-            InlineKeyboardButton("More", callback_data="more")))
+        await update.message.reply_html(
+            "<b>Welcome</b>",
+            reply_markup=keyboard(InlineKeyboardButton("More", callback_data="more")),
+        )
 
     async def more(update: Update, context: ContextTypes.DEFAULT_TYPE):
         await update.callback_query.answer("ok")
@@ -564,9 +605,13 @@ async def test_application_webhook_end_to_end(api):
     app.add_handler(CommandHandler("ping", echo))
     async with app:
         await app.start()
-        await app.updater.start_webhook(listen="127.0.0.1", port=port, url_path="hook",
-                                        webhook_url=f"http://127.0.0.1:{port}/hook",
-                                        secret_token="s3cret")
+        await app.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="hook",
+            webhook_url=f"http://127.0.0.1:{port}/hook",
+            secret_token="s3cret",
+        )
         assert api.webhook["url"].endswith("/hook")
         api.message("/ping", user_id=32)
         reply = await api.wait_for_async("sendMessage", timeout=10)
