@@ -152,6 +152,7 @@ class Matcher:
             self.entry_phrasings[index].append(pos)
         # Typos are corrected on whole words, before stemming mangles them ("mnay" -> "many").
         self.known_words = frozenset(w for t in self._texts() for w in words(t))
+        self.known_stems = frozenset(stem(w) for w in self.known_words)
         self.vocabulary = sorted(w for w in self.known_words if len(w) >= 4 and not w.isdigit())
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
 
@@ -262,7 +263,7 @@ class Matcher:
     def _is_unknown(self, word: str) -> bool:
         """A real word (not a number, not a stopword) that no FAQ text uses."""
         return (
-            word not in self.known_words
+            stem(word) not in self.known_stems
             and word.isalpha()
             and len(word) >= 3
             and stem(word) not in self.knowledge.normalizer.stopwords

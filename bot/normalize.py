@@ -30,7 +30,7 @@ BASE_STOPWORDS = frozenset(
     your yours yourself yourselves
     tell know explain please pls plz thanks thx hey hi hello just really actually also anything
     something thing things stuff any kind sort get got give say said says saying talk talking
-    mean means like want wanna gonna gotta u ur r ya yo yeah ok okay im dont doesnt didnt whats
+    like want wanna gonna gotta u ur r ya yo yeah ok okay im dont doesnt didnt whats
     wat wht hw abt bout there's isnt cant wont
     """.split()
 )

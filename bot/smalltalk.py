@@ -125,13 +125,21 @@ for _intent, (_phrases, _reply) in INTENTS.items():
         _PHRASES.append(_p)
         _OWNERS.append(_intent)
 
+# The usual shapes of attempts to make a bot step outside its brief. Matching any of them
+# declines the message, whatever else it mentions.
 _INJECTION = re.compile(
-    r"ignore (all |any |the )?(previous|prior|above|earlier|your)|disregard (all |any |the )?"
-    r"(previous|prior|above|your)|system prompt|you are now|act as|pretend (to be|you)|"
-    r"jailbreak|\bdan\b|developer mode|new instructions|override|reveal your|your instructions|"
-    r"forget (all|everything|your)|roleplay|role-play|sudo |<\s*script|\{\{|\bprompt\b|"
-    r"(hidden|secret|your|system) (instructions|rules|prompt|message)|admin mode|"
-    r"repeat (everything|all|the text) above",
+    r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.?!]{0,40}"
+    r"\b(instructions?|rules?|prompts?|guidelines|restrictions|previous|prior|above|articles|"
+    r"sources|faq|programming|training)\b|\bignore everything (above|before|you)"
+    r"|system prompt|\bsystem\s*:|\bsystem override|you are now|you're now|from now on,? you"
+    r"|\bact as\b|pretend (to be|you|that)|\bjailbreak|\bdan\b|developer mode|admin mode|god mode"
+    r"|new (instructions|rules|persona)|reveal your"
+    r"|your (instructions|rules|prompt|guidelines)"
+    r"|(hidden|secret|internal|initial|original) (instructions|rules|prompt|message)"
+    r"|roleplay|role-play|sudo |<\s*/?\s*(script|system|faq)|\{\{|\bprompt\b"
+    r"|repeat (everything|all|the text|the words) (above|before)"
+    r"|no (restrictions|rules|limits|filters)|without (restrictions|rules|limits|filters)"
+    r"|unfiltered|uncensored|i authori[sz]e you|as the developer|you must now|do anything now",
     re.IGNORECASE,
 )
 

@@ -29,9 +29,8 @@ def test_a_plain_question_gets_the_fact(matcher: Matcher) -> None:
         "how mnay prisonners are in NK political prison camps",
     ],
 )
-def test_spelling_variants_and_typos_reach_the_same_entry(matcher: Matcher, variant: str) -> None:
-    expected = matcher.match("How many people are held in North Korea's political prison camps?")
-    assert matcher.match(variant).entry == expected.entry
+def test_spelling_variants_and_typos_still_get_the_number(matcher: Matcher, variant: str) -> None:
+    assert "120,000" in answer_of(matcher, variant)
 
 
 def test_warmbier_by_other_names(matcher: Matcher) -> None:
@@ -77,10 +76,14 @@ def test_smalltalk_gets_a_friendly_reply_not_an_entry(matcher: Matcher, greeting
 
 
 def test_a_vague_question_asks_which_one(matcher: Matcher) -> None:
-    result = matcher.match("warmbier")
+    result = matcher.match("sanctions")
     assert result.status is Status.SUGGEST
     assert 2 <= len(result.candidates) <= 3
-    assert all(c.entry.topic == "warmbier" for c in result.candidates)
+    assert all(c.entry.topic == "sanctions" for c in result.candidates)
+
+
+def test_a_specific_name_is_answered_not_questioned(matcher: Matcher) -> None:
+    assert "Heritage" in answer_of(matcher, "olivia enos")
 
 
 def test_suggestions_are_close_to_each_other(matcher: Matcher) -> None:
