@@ -1,10 +1,15 @@
-"""One decision per question: answer, ask which one, decline, or chat.
+"""One decision per question: answer, ask which one ("did you mean"), decline, or chat.
 
-Two signals, both precomputed at load:
-- subject coverage: how much of the question's weighted vocabulary an entry accounts for
-  (IDF weights, typos corrected against the FAQ's own vocabulary with rapidfuzz), which keeps
-  off-subject questions with a stray on-subject word from being answered;
-- phrasing similarity: rapidfuzz over every phrasing, which rewards questions worded like one.
+Everything the hot path needs is precomputed at load: each entry's weighted vocabulary
+(phrasing and keyword words count most, topic-title and answer words less) with IDF weights,
+every phrasing's normalised text, and the FAQ's known words for typo correction. A question is
+scored against entries on four signals:
+- coverage: how much of the question's weighted vocabulary the entry accounts for; words the
+  FAQ never uses count against it, which keeps off-subject questions from being answered;
+- fit: how much of the entry's closest phrasing the question contains;
+- similarity: rapidfuzz token_set_ratio over all phrasings (process.extract);
+- form: rapidfuzz ratio on the whole question, question words kept ("who was" / "why was").
+The thresholds that turn a score into a decision were measured on tests/eval.
 """
 
 from __future__ import annotations
@@ -83,9 +88,9 @@ class Result:
         return self.candidates[0] if self.candidates else None
 
 
-_ANSWER_WEIGHT = 0.3  # words that only appear in an entry's answer count half
-_TITLE_WEIGHT = 0.6  # so do the words of its topic's title
-_PHRASING_FLOOR = 0.6  # the least a phrasing word counts
+_ANSWER_WEIGHT = 0.3  # a word that appears only in an entry's answer
+_TITLE_WEIGHT = 0.6  # a word of the entry's topic title
+_PHRASING_FLOOR = 0.6  # the least a phrasing word counts; one in every phrasing counts 1
 _UNKNOWN_IDF_SHARE = 1.0  # an unknown word weighs as much as the rarest known word
 _UNKNOWN_CAP = 2  # but no more than two count: long questions carry many stray words
 _WORD = re.compile(r"[a-z0-9]+")
@@ -136,9 +141,10 @@ class Matcher:
                 df[token] += 1
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unknown_idf = math.log(1 + n) * _UNKNOWN_IDF_SHARE
-        self.breadth = {
-            t: sum(1 for bag in weights if bag.get(t, 0.0) >= _PHRASING_FLOOR) for t in df
-        }
+        self.breadth: dict[str, int] = defaultdict(int)  # entries whose phrasings use a word
+        for bag in weights:
+            for token, weight in bag.items():
+                self.breadth[token] += weight >= _PHRASING_FLOOR
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for index, bag in enumerate(weights):
             for token, weight in bag.items():
@@ -153,7 +159,10 @@ class Matcher:
         # Typos are corrected on whole words, before stemming mangles them ("mnay" -> "many").
         self.known_words = frozenset(w for t in self._texts() for w in words(t))
         self.known_stems = frozenset(stem(w) for w in self.known_words)
-        self.vocabulary = sorted(w for w in self.known_words if len(w) >= 4 and not w.isdigit())
+        self.vocabulary: dict[str, list[str]] = defaultdict(list)
+        for w in sorted(self.known_words):
+            if len(w) >= 4 and w.isalpha():
+                self.vocabulary[w[0]].append(w)
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
 
     def answer_for(self, entry: Entry) -> Result:
@@ -281,10 +290,13 @@ class Matcher:
         return texts
 
     def _correct_uncached(self, word: str) -> str:
-        """A typo becomes the known word one edit away (two for long words); unknown words
-        stay unknown. Three-letter words are left alone: too many are one edit apart."""
+        """A typo becomes the known word one edit away (two for long words) that starts with
+        the same letter: people rarely mistype the first letter, and without that rule real
+        words the FAQ lacks turn into ones it has (praising -> raising, kill -> bill).
+        Three-letter words are left alone: too many are one edit apart."""
         if word in self.known_words or len(word) < 4 or not word.isalpha():
             return word
         max_edits = 2 if len(word) >= 8 else 1
-        hit = process.extractOne(word, self.vocabulary, scorer=OSA.distance, score_cutoff=max_edits)
+        choices = self.vocabulary.get(word[0], [])
+        hit = process.extractOne(word, choices, scorer=OSA.distance, score_cutoff=max_edits)
         return hit[0] if hit else word

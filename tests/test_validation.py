@@ -198,3 +198,13 @@ def test_missing_source_file_is_reported(minimal_knowledge) -> None:
     (root / "sources" / "000_275ce570b2082f06.txt").unlink()
     problems = problems_of(root)
     assert any("sources.yaml:" in p and "source 'vox': no file" in p for p in problems), problems
+
+
+def test_the_articles_are_kept_unchanged() -> None:
+    """knowledge/sources holds the five articles as scraped; CI has ../shared/seeds beside."""
+    seeds = ROOT.parent / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("../shared/seeds is not beside this checkout")
+    for source in kb.load(ROOT / "knowledge").sources.values():
+        ours = (ROOT / "knowledge" / "sources" / source.file).read_bytes()
+        assert ours == (seeds / source.file).read_bytes(), source.file
