@@ -89,14 +89,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from bot import logs
+def _settings():
+    """The settings, or None after one clear line on stderr (callers exit 2)."""
     from bot.settings import SettingsError, load_settings
 
     try:
-        settings = load_settings()
+        return load_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot import logs
+
+    settings = _settings()
+    if settings is None:
         return 2
     if settings.token is None:
         print("TELEGRAM_BOT_TOKEN is not set: starting the local console chat.", file=sys.stderr)
@@ -119,15 +127,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace):
-    from bot.settings import SettingsError, load_settings
     from bot.store import Store
 
-    try:
-        data_dir = args.data_dir or load_settings().bot_data_dir
-    except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return None
-    return Store(data_dir / "bot.sqlite3")
+    if args.data_dir:
+        return Store(args.data_dir / "bot.sqlite3")
+    settings = _settings()
+    return Store(settings.bot_data_dir / "bot.sqlite3") if settings else None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -197,16 +202,13 @@ def _post_briefing(chat: str, briefing) -> int:
 
     from telegram.error import TelegramError
 
-    from bot.settings import SettingsError, load_settings
     from bot.subscriptions import post_once
 
     if not (chat.startswith("@") or chat.lstrip("-").isdigit()):
         print(f"error: {chat!r} is not a chat id or @channelname", file=sys.stderr)
         return 2
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    settings = _settings()
+    if settings is None:
         return 2
     if settings.token is None:
         print("configuration error: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
