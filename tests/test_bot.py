@@ -258,3 +258,17 @@ def test_webhook_rejects_requests_without_the_secret(api, bot_factory) -> None:
     assert "Heritage" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 36)["text"]
     assert len(api.calls("sendMessage", chat_id=36)) == 1
     assert bot.stop() == 0
+
+
+def test_an_acknowledged_vote_survives_a_kill(api, bot) -> None:
+    api.message("who is olivia enos", user_id=37)
+    sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 37)
+    down = next(
+        b for row in sent["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "👎"
+    )
+    api.callback_query(down["callback_data"], sent.result, user_id=37)
+    api.wait_for("answerCallbackQuery")  # the user has seen "Thanks"
+    bot.proc.kill()
+    bot.proc.wait()
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    assert db.execute("SELECT entry_id, vote FROM votes").fetchall() == [("people-olivia-enos", -1)]
