@@ -107,9 +107,9 @@ async def _post_shutdown(app: Application) -> None:
 
 
 def run(settings: Settings, *, webhook: bool) -> None:
-    service_store = Store(settings.bot_data_dir / "bot.sqlite3")
-    service = FaqService(settings.knowledge_dir, service_store)
-    app = build_application(settings, service, service_store)
+    store = Store(settings.bot_data_dir / "bot.sqlite3")
+    service = FaqService(settings.knowledge_dir, store)  # KnowledgeError: nothing starts
+    app = build_application(settings, service, store)
     if webhook:
         url = settings.webhook_url
         app.run_webhook(

@@ -12,13 +12,17 @@ from bot import render
 from bot.matcher import Matcher
 
 
+def _report_problems(exc: kb.KnowledgeError) -> None:
+    for problem in exc.problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(exc.problems)} problem(s); nothing was loaded.", file=sys.stderr)
+
+
 def _load_or_report(directory: Path) -> kb.Knowledge | None:
     try:
         return kb.load(directory)
     except kb.KnowledgeError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s); nothing was loaded.", file=sys.stderr)
+        _report_problems(exc)
         return None
 
 
@@ -117,12 +121,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if _load_or_report(settings.knowledge_dir) is None:
-        return 1
     logs.setup(settings.log_level, [settings.token])
     from bot.app import run
 
-    run(settings, webhook=webhook)
+    try:
+        run(settings, webhook=webhook)
+    except kb.KnowledgeError as exc:
+        _report_problems(exc)
+        return 1
     return 0
 
 

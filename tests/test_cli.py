@@ -115,3 +115,21 @@ def test_webhook_mode_without_a_secret_is_refused() -> None:
         env={"TELEGRAM_BOT_TOKEN": "1:abc", "WEBHOOK_URL": "https://example.org/hook"},
     )
     assert run.returncode == 2 and "WEBHOOK_SECRET" in run.stderr
+
+
+def test_run_with_a_broken_faq_names_the_problems_and_exits_1(minimal_knowledge) -> None:
+    root = minimal_knowledge()
+    faq = root / "faq" / "camps.yaml"
+    faq.write_text(faq.read_text().replace("source: time", "source: timez", 1))
+    run = bot(
+        "run",
+        env={
+            "TELEGRAM_BOT_TOKEN": "1:abc",
+            "TELEGRAM_API_URL": "http://127.0.0.1:9",
+            "KNOWLEDGE_DIR": str(root),
+            "BOT_DATA_DIR": str(root / "data"),
+        },
+    )
+    assert run.returncode == 1
+    assert "camps.yaml:" in run.stderr and "unknown source 'timez'" in run.stderr
+    assert "Traceback" not in run.stderr
