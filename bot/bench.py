@@ -100,8 +100,7 @@ def naive_accuracy(naive: Naive, cases: list[evaluation.Case]) -> dict[str, floa
         entry, score = naive.match(case.question)
         if case.answerable:
             total += 1
-            answer = evaluation._key(entry.answer) if entry else ""
-            right += all(any(evaluation._key(a) in answer for a in item) for item in case.expect)
+            right += entry is not None and evaluation.has_expected(case, entry.answer)
         else:
             off += 1
             declined += score < 90  # even a generous cut-off for "no answer"

@@ -63,7 +63,7 @@ def load_cases(path: Path = DEFAULT_SET) -> list[Case]:
     return cases
 
 
-def _key(text: str) -> str:
+def comparable(text: str) -> str:
     return fold(text).casefold()
 
 
@@ -72,8 +72,13 @@ def is_right(case: Case, result: Result) -> bool:
         return result.status in (Status.DECLINED, Status.SMALLTALK)
     if result.status is not Status.ANSWERED or result.entry is None:
         return False
-    answer = _key(result.entry.answer)
-    return all(any(_key(alt) in answer for alt in item) for item in case.expect)
+    return has_expected(case, result.entry.answer)
+
+
+def has_expected(case: Case, answer: str) -> bool:
+    """The eval set's rule: every expected item, in one of its spellings, is in the answer."""
+    text = comparable(answer)
+    return all(any(comparable(alt) in text for alt in item) for item in case.expect)
 
 
 def evaluate(matcher: Matcher, cases: list[Case]) -> Report:

@@ -88,9 +88,10 @@ class FaqService:
         entry = self.knowledge.entries.get(entry_id)
         if entry is None:
             return None
+        result = self.matcher.answer_for(entry)
         if self.store is not None:
-            self._record(self.matcher.answer_for(entry))
-        return self.matcher.answer_for(entry)
+            self._record(result)
+        return result
 
     def search(self, query: str, limit: int = 10) -> list[Entry]:
         """Entries for an inline query: the answer first, then close candidates."""

@@ -158,6 +158,17 @@ class BotProcess:
         return self.proc.returncode
 
 
+def ask(api: FakeBotAPI, question: str, user: int):
+    """A private message from `user`, and the bot's reply to it as Telegram received it."""
+    api.message(question, user_id=user)
+    return api.wait_for("sendMessage", lambda c: c["chat_id"] == user)
+
+
+def buttons(call) -> list[dict]:
+    """Every inline button of a sent message, row after row."""
+    return [b for row in call["reply_markup"]["inline_keyboard"] for b in row]
+
+
 @pytest.fixture
 def api():
     with FakeBotAPI(bot_id=777, bot_username="nkrights_bot") as fake:

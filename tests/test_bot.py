@@ -11,6 +11,7 @@ import time
 
 import httpx
 import pytest
+from conftest import ask, buttons
 
 GROUP = -100555
 
@@ -25,22 +26,18 @@ def bot(bot_factory):
 
 
 def test_private_question_gets_a_sourced_answer_with_feedback_buttons(api, bot) -> None:
-    api.message("how many people are in north korea's prison camps?", user_id=11)
-    call = api.wait_for("sendMessage", lambda c: c["chat_id"] == 11)
+    call = ask(api, "how many people are in north korea's prison camps?", 11)
     assert "120,000" in call["text"] and answered(call)
     assert call["parse_mode"] == "HTML"
     assert "https://" in call["text"] and "<blockquote expandable>" in call["text"]
-    buttons = [b["text"] for row in call["reply_markup"]["inline_keyboard"] for b in row]
-    assert "👍" in buttons and "👎" in buttons
+    labels = [b["text"] for b in buttons(call)]
+    assert "👍" in labels and "👎" in labels
     bot.wait_log("question chat=private status=answered")
 
 
 def test_vote_is_stored_and_buttons_are_retired(api, bot) -> None:
-    api.message("what happened to otto warmbier after he was arrested", user_id=12)
-    sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 12)
-    up = next(
-        b for row in sent["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "👍"
-    )
+    sent = ask(api, "what happened to otto warmbier after he was arrested", 12)
+    up = next(b for b in buttons(sent) if b["text"] == "👍")
     api.callback_query(up["callback_data"], sent.result, user_id=12)
     reply = api.wait_for("answerCallbackQuery")
     assert "thanks" in reply["text"].lower()
@@ -51,8 +48,7 @@ def test_vote_is_stored_and_buttons_are_retired(api, bot) -> None:
 
 
 def test_close_candidates_come_as_buttons_and_a_press_answers(api, bot) -> None:
-    api.message("sanctions", user_id=13)
-    sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 13)
+    sent = ask(api, "sanctions", 13)
     assert "did you mean" in sent["text"].lower()
     rows = sent["reply_markup"]["inline_keyboard"]
     assert 2 <= len(rows) <= 3
@@ -64,20 +60,18 @@ def test_close_candidates_come_as_buttons_and_a_press_answers(api, bot) -> None:
 
 
 def test_off_subject_is_declined_with_the_topics(api, bot) -> None:
-    api.message("what's the best pizza in naples?", user_id=14)
-    sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 14)
+    sent = ask(api, "what's the best pizza in naples?", 14)
     assert "sources don" in sent["text"] and not answered(sent)
-    topics = [b["callback_data"] for row in sent["reply_markup"]["inline_keyboard"] for b in row]
+    topics = [b["callback_data"] for b in buttons(sent)]
     assert "t:camps" in topics and "t:sanctions" in topics
     bot.wait_log("status=declined")
 
 
 def test_topics_keyboard_leads_to_questions_then_an_answer(api, bot) -> None:
-    api.message("/topics", user_id=15)
-    menu = api.wait_for("sendMessage", lambda c: c["chat_id"] == 15)
+    menu = ask(api, "/topics", 15)
     api.callback_query("t:warmbier", menu.result, user_id=15)
     edit = api.wait_for("editMessageText")
-    entries = [b["callback_data"] for row in edit["reply_markup"]["inline_keyboard"] for b in row]
+    entries = [b["callback_data"] for b in buttons(edit)]
     assert any(d.startswith("e:warmbier-") for d in entries) and "topics" in entries
     api.callback_query(entries[0], edit.result, user_id=15)
     answer = api.wait_for("sendMessage", lambda c: c["chat_id"] == 15 and "Sources" in c["text"])
@@ -85,21 +79,17 @@ def test_topics_keyboard_leads_to_questions_then_an_answer(api, bot) -> None:
 
 
 def test_start_help_and_about(api, bot) -> None:
-    api.message("/start", user_id=16)
-    start = api.wait_for("sendMessage", lambda c: c["chat_id"] == 16)
+    start = ask(api, "/start", 16)
     assert "Ask me a question" in start["text"] and start["reply_markup"]["inline_keyboard"]
-    api.message("/about", user_id=17)
-    about = api.wait_for("sendMessage", lambda c: c["chat_id"] == 17)
+    about = ask(api, "/about", 17)
     for outlet in ("Vox", "Human Rights Watch", "Just Security", "TIME", "HuffPost"):
         assert outlet in about["text"]
     assert "(inferred)" in about["text"] or "about " in about["text"]
-    api.message("/help", user_id=18)
-    assert "/topics" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 18)["text"]
+    assert "/topics" in ask(api, "/help", 18)["text"]
 
 
 def test_ask_command_without_a_question_explains_itself(api, bot) -> None:
-    api.message("/ask", user_id=19)
-    assert "/ask" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 19)["text"]
+    assert "/ask" in ask(api, "/ask", 19)["text"]
 
 
 def test_groups_hear_only_when_addressed(api, bot) -> None:
@@ -144,14 +134,12 @@ def test_inline_query_offers_ready_answers(api, bot) -> None:
 
 
 def test_html_in_a_question_is_escaped_and_accepted(api, bot) -> None:
-    api.message("<b>camps</b> & <script>alert(1)</script> how many prisoners?", user_id=26)
-    call = api.wait_for("sendMessage", lambda c: c["chat_id"] == 26)
+    call = ask(api, "<b>camps</b> & <script>alert(1)</script> how many prisoners?", 26)
     assert call.ok and "<script>" not in call["text"]
 
 
 def test_a_5000_character_message_gets_a_reply(api, bot) -> None:
-    api.message("why can't sanctions be lifted " + "blah " * 1000, user_id=27)
-    call = api.wait_for("sendMessage", lambda c: c["chat_id"] == 27)
+    call = ask(api, "why can't sanctions be lifted " + "blah " * 1000, 27)
     assert call.ok and len(call["text"]) <= 4096
 
 
@@ -175,8 +163,7 @@ def test_a_blocked_user_touches_nobody_else(api, bot) -> None:
     api.block_chat(30)
     api.message("how many people are in the camps", user_id=30)
     api.wait_for("sendMessage", lambda c: c["chat_id"] == 30)
-    api.message("how many people are in the camps", user_id=31)
-    assert "120,000" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 31)["text"]
+    assert "120,000" in ask(api, "how many people are in the camps", 31)["text"]
     bot.wait_log("cannot send to chat 30")
     assert bot.proc.poll() is None
 
@@ -261,11 +248,8 @@ def test_webhook_rejects_requests_without_the_secret(api, bot_factory) -> None:
 
 
 def test_an_acknowledged_vote_survives_a_kill(api, bot) -> None:
-    api.message("who is olivia enos", user_id=37)
-    sent = api.wait_for("sendMessage", lambda c: c["chat_id"] == 37)
-    down = next(
-        b for row in sent["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "👎"
-    )
+    sent = ask(api, "who is olivia enos", 37)
+    down = next(b for b in buttons(sent) if b["text"] == "👎")
     api.callback_query(down["callback_data"], sent.result, user_id=37)
     api.wait_for("answerCallbackQuery")  # the user has seen "Thanks"
     bot.proc.kill()

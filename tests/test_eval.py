@@ -40,7 +40,7 @@ def test_no_eval_question_was_pasted_into_the_faq(knowledge) -> None:
     word for word in the FAQ was copied."""
 
     def key(text: str) -> str:
-        return " ".join(evaluation._key(text).split())
+        return " ".join(evaluation.comparable(text).split())
 
     phrasings = {key(q) for e in knowledge.entries.values() for q in e.questions}
     for name in FLOORS:

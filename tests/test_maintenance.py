@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ADMIN_ID, ROOT
+from conftest import ADMIN_ID, ROOT, ask
 
 from bot.store import Store
 
@@ -20,11 +20,6 @@ def admin_says(api, text: str, timeout: float = 15):
     return api.wait_for(
         "sendMessage", lambda c: c["chat_id"] == ADMIN_ID and text in c["text"], timeout
     )
-
-
-def ask(api, question: str, user: int) -> dict:
-    api.message(question, user_id=user)
-    return api.wait_for("sendMessage", lambda c: c["chat_id"] == user)
 
 
 def test_a_good_edit_goes_live_without_a_restart(api, bot_factory, knowledge_copy: Path) -> None:
@@ -67,8 +62,7 @@ def test_reload_command_is_for_admins_in_private(api, bot_factory) -> None:
     bot_factory()
     api.message("/reload", user_id=ADMIN_ID)
     assert "No entry changed" in admin_says(api, "Reloaded")["text"]
-    api.message("/reload", user_id=504)
-    refusal = api.wait_for("sendMessage", lambda c: c["chat_id"] == 504)
+    refusal = ask(api, "/reload", 504)
     assert "maintainers" in refusal["text"]
 
 
@@ -79,8 +73,7 @@ def test_report_command_shows_what_users_missed(api, bot_factory) -> None:
     api.message("/report", user_id=ADMIN_ID)
     report = admin_says(api, "FAQ report")
     assert "2× “how many nuclear warheads does the dprk have”" in report["text"]
-    api.message("/report", user_id=507)
-    assert "maintainers" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 507)["text"]
+    assert "maintainers" in ask(api, "/report", 507)["text"]
 
 
 def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
