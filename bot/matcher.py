@@ -27,7 +27,7 @@ from rapidfuzz.distance import OSA
 from bot import smalltalk
 from bot.knowledge import Knowledge
 from bot.models import Entry
-from bot.normalize import BASE_STOPWORDS, stem, words
+from bot.normalize import BASE_STOPWORDS, english_words, stem, words
 from bot.text import clean_input
 
 MAX_QUESTION = 1000
@@ -135,10 +135,16 @@ class Matcher:
                 self.owners.append(index)
             weights.append(bag)
         n = len(self.entries)
+        # A word is as specific as the number of entries whose phrasings use it: one that many
+        # answers mention in passing but few entries are asked with still tells them apart.
+        # Words found only in answers count the answers.
         df: dict[str, int] = defaultdict(int)
+        asked: dict[str, int] = defaultdict(int)
         for bag in weights:
-            for token in bag:
+            for token, weight in bag.items():
                 df[token] += 1
+                asked[token] += weight >= _PHRASING_FLOOR
+        df = {t: asked[t] or c for t, c in df.items()}
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.unknown_idf = math.log(1 + n) * _UNKNOWN_IDF_SHARE
         self.breadth: dict[str, int] = defaultdict(int)  # entries whose phrasings use a word
@@ -163,6 +169,8 @@ class Matcher:
         for w in sorted(self.known_words):
             if len(w) >= 4 and w.isalpha():
                 self.vocabulary[w[0]].append(w)
+        # Real words the FAQ lacks are not typos: "kids" must not become "kims".
+        self.english = english_words()
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
 
     def answer_for(self, entry: Entry) -> Result:
@@ -182,7 +190,7 @@ class Matcher:
         if intent:
             return Result(text, Status.SMALLTALK, reply=smalltalk.reply_for(intent), reason=intent)
         tokens = self.knowledge.normalizer.tokens(" ".join(corrected))
-        scored = self.rank(text, tokens)
+        scored = self.rank(" ".join(corrected), tokens)
         if not scored:
             return Result(text, Status.DECLINED, reason="off-topic")
         unknown = [w for w in corrected if self._is_unknown(w)]
@@ -291,10 +299,17 @@ class Matcher:
 
     def _correct_uncached(self, word: str) -> str:
         """A typo becomes the known word one edit away (two for long words) that starts with
-        the same letter: people rarely mistype the first letter, and without that rule real
-        words the FAQ lacks turn into ones it has (praising -> raising, kill -> bill).
-        Three-letter words are left alone: too many are one edit apart."""
-        if word in self.known_words or len(word) < 4 or not word.isalpha():
+        the same letter: people rarely mistype the first letter. A word of the English word
+        list is never a typo: without that rule real words the FAQ lacks turn into ones it has
+        (kids -> kims, enjoy -> envoy, stealing -> speaking) and off-subject questions get
+        answered. Three-letter words are left alone: too many are one edit apart."""
+        if (
+            word in self.known_words
+            or len(word) < 4
+            or not word.isalpha()
+            or stem(word) in self.known_stems  # "tests" is a form of "test", not a typo
+            or word in self.english  # "enjoy" is a word, not a typo of "envoy"
+        ):
             return word
         max_edits = 2 if len(word) >= 8 else 1
         choices = self.vocabulary.get(word[0], [])

@@ -33,6 +33,23 @@ def test_spelling_variants_and_typos_still_get_the_number(matcher: Matcher, vari
     assert "120,000" in answer_of(matcher, variant)
 
 
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [
+        ("does kim jong un have kids", "kids"),  # not "kims"
+        ("what is the capital of north korea", "capital"),  # not "capitol"
+        ("did trump enjoy the summit", "enjoy"),  # not "envoy"
+    ],
+)
+def test_real_words_are_not_taken_for_typos(matcher: Matcher, question: str, word: str) -> None:
+    """A word the FAQ lacks is a question about something else, not a typo of a FAQ word."""
+    assert word in matcher.corrected(question)
+
+
+def test_near_subject_question_with_a_real_word_the_faq_lacks_is_declined(matcher: Matcher) -> None:
+    assert matcher.match("does kim jong un have kids? how many").status is Status.DECLINED
+
+
 def test_warmbier_by_other_names(matcher: Matcher) -> None:
     for question in ("what happened to otto warmbier", "what happened to the american student"):
         answer = answer_of(matcher, question)

@@ -31,3 +31,12 @@ def test_accents_quotes_and_thousands() -> None:
 def test_maintainer_synonyms_extend_the_defaults() -> None:
     norm = Normalizer.build(Synonyms(synonyms={"kwanliso": ["penal colony"]}, stopwords=["pray"]))
     assert norm.tokens("pray tell, penal colonies?") == ["kwanliso"]
+
+
+def test_stemmed_variants_leave_everyday_words_alone(knowledge) -> None:
+    """A variant is stemmed like everything else, so "the states" would also catch "the state"
+    and "document" would catch "documented": the synonyms list must avoid such collisions."""
+    norm = knowledge.normalizer
+    assert "us" not in norm.tokens("he had to report for the state job")
+    assert norm.tokens("abuses the UN documented") == norm.tokens("abuses the UN documents")
+    assert norm.tokens("the document they signed") == norm.tokens("the communique")
