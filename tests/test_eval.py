@@ -15,8 +15,12 @@ from bot.matcher import Matcher
 EVAL = ROOT / "tests" / "eval"
 # (answered right, declined right) each set must reach. The target is 0.90 for both on
 # questions.yaml; these floors are what the matcher measurably reaches today (README), so that
-# any regression fails here.
-FLOORS = {"questions.yaml": (0.89, 0.92), "holdout.yaml": (0.88, 0.84)}
+# any regression fails here. near-subject.yaml holds only questions to decline.
+FLOORS = {
+    "questions.yaml": (0.89, 0.92),
+    "holdout.yaml": (0.88, 0.84),
+    "near-subject.yaml": (0.0, 0.48),
+}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
