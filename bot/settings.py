@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.knowledge import DEFAULT_DIR
+from bot.engine.knowledge import DEFAULT_DIR
 
 
 class SettingsError(Exception):

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from botapi import FakeBotAPI
 
-from bot import knowledge as kb
-from bot.matcher import Matcher
+from bot.engine import knowledge as kb
+from bot.engine.matcher import Matcher
+from bot.storage import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -190,3 +191,11 @@ def bot_factory(api: FakeBotAPI, tmp_path: Path):
     yield start
     for bot in started:
         bot.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """An empty SQLite store in a fresh folder."""
+    s = SQLiteStore(tmp_path / "bot.sqlite3")
+    yield s
+    s.close()

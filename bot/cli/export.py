@@ -1,0 +1,47 @@
+"""The FAQ as data (JSON) or as a document (Markdown) for people who never open Telegram."""
+
+from __future__ import annotations
+
+import json
+
+from bot.engine import render
+from bot.engine.knowledge import Knowledge
+
+
+def as_json(knowledge: Knowledge) -> str:
+    sources = [
+        {**s.model_dump(mode="json"), "text_file": f"sources/{s.file}"}
+        for s in knowledge.sources.values()
+    ]
+    entries = [
+        {
+            "id": e.id,
+            "topic": e.topic,
+            "questions": list(e.questions),
+            "answer": e.answer,
+            "citations": [c.model_dump() for c in e.citations],
+        }
+        for e in knowledge.entries.values()
+    ]
+    return json.dumps({"sources": sources, "entries": entries}, ensure_ascii=False, indent=2)
+
+
+def as_markdown(knowledge: Knowledge) -> str:
+    out = ["# North Korea, human rights and the Trump–Kim summits: FAQ", ""]
+    out.append("Every answer rests on the quoted passages of these articles:")
+    out.append("")
+    for s in knowledge.sources.values():
+        out.append(
+            f"- **{s.id}**: {s.outlet}, [{render.headline(s)}]({s.url}), {render.human_date(s)}"
+        )
+    for topic in knowledge.topics.values():
+        out += ["", f"## {topic.title}", "", topic.summary]
+        for entry in knowledge.topic_entries(topic.id):
+            out += ["", f"### {entry.questions[0]}", "", entry.answer, ""]
+            for cited in render.citations(entry, knowledge):
+                out.append(
+                    f"> “{cited.quote}” — {cited.source.outlet}, {render.human_date(cited.source)}"
+                )
+                out.append(">")
+            out.pop()
+    return "\n".join(out) + "\n"

@@ -1,0 +1,264 @@
+"""Loading `knowledge/` into one immutable snapshot, or a list of every problem in it.
+
+A snapshot is built completely before anyone sees it, so a reload that fails leaves the
+running bot on the last good one."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from rapidfuzz import fuzz
+
+from bot.engine import yamlfile
+from bot.engine.models import Entry, FaqFile, Source, SourceRegistry, Synonyms, Topic
+from bot.engine.normalize import Normalizer
+from bot.text import fold
+
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "knowledge"
+NEAR_IDENTICAL = 95
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int
+    message: str
+    entry: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{_display(self.file)}:{self.line}"
+        return (
+            f"{where}: entry {self.entry}: {self.message}"
+            if self.entry
+            else f"{where}: {self.message}"
+        )
+
+
+class KnowledgeError(Exception):
+    """Raised with every problem found, not just the first: a maintainer fixes them in one go."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the knowledge base")
+        self.problems = sorted(problems, key=lambda p: (str(p.file), p.line))
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    root: Path
+    sources: dict[str, Source]
+    topics: dict[str, Topic]
+    entries: dict[str, Entry]
+    synonyms: Synonyms
+    normalizer: Normalizer
+    places: dict[str, tuple[Path, int]] = field(default_factory=dict)
+
+    def topic_entries(self, topic_id: str) -> list[Entry]:
+        return [e for e in self.entries.values() if e.topic == topic_id]
+
+    def summary(self) -> str:
+        counts = Counter(e.topic for e in self.entries.values())
+        cited = Counter(c.source for e in self.entries.values() for c in e.citations)
+        lines = [
+            f"{len(self.entries)} entries in {len(self.topics)} topics, {len(self.sources)} sources"
+        ]
+        lines += [f"  {t.id:<16} {counts[t.id]:>3}  {t.title}" for t in self.topics.values()]
+        lines.append("citations per source:")
+        lines += [f"  {s:<16} {cited[s]:>3}  {self.sources[s].outlet}" for s in self.sources]
+        return "\n".join(lines)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _validate(
+    model: type[BaseModel],
+    doc: yamlfile.YamlDoc,
+    problems: list[Problem],
+    context: dict[str, Any] | None = None,
+) -> Any:
+    try:
+        return model.model_validate(doc.data, context=context)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            problems.append(
+                Problem(doc.path, doc.line_of(loc), _describe(loc, err["msg"]), _entry_id(doc, loc))
+            )
+        return None
+
+
+def _describe(loc: tuple[Any, ...], msg: str) -> str:
+    msg = msg.removeprefix("Value error, ")
+    # Drop the leading entries/N: the entry id already says which one.
+    if len(loc) >= 2 and loc[0] == "entries" and isinstance(loc[1], int):
+        loc = loc[2:]
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    if msg == "Extra inputs are not permitted":
+        return f"unknown field {path!r}"
+    if msg == "Field required":
+        return f"missing field {path!r}"
+    return f"{path}: {msg}" if path else msg
+
+
+def _entry_id(doc: yamlfile.YamlDoc, loc: tuple[Any, ...]) -> str | None:
+    if len(loc) >= 2 and loc[0] == "entries" and isinstance(loc[1], int):
+        entries = doc.data.get("entries") if isinstance(doc.data, dict) else None
+        if (
+            isinstance(entries, list)
+            and loc[1] < len(entries)
+            and isinstance(entries[loc[1]], dict)
+        ):
+            return str(entries[loc[1]].get("id", f"#{loc[1] + 1}"))
+        return f"#{loc[1] + 1}"
+    return None
+
+
+def _read(path: Path, problems: list[Problem]) -> yamlfile.YamlDoc | None:
+    try:
+        return yamlfile.load(path)
+    except yamlfile.YamlSyntaxError as exc:
+        problems.append(Problem(path, exc.line, exc.message))
+    except OSError as exc:
+        problems.append(Problem(path, 1, f"cannot read: {exc.strerror}"))
+    return None
+
+
+def _load_sources(root: Path, problems: list[Problem]) -> tuple[dict[str, Source], dict[str, str]]:
+    path = root / "sources.yaml"
+    doc = _read(path, problems)
+    registry = _validate(SourceRegistry, doc, problems) if doc else None
+    if registry is None:
+        return {}, {}
+    sources: dict[str, Source] = {}
+    texts: dict[str, str] = {}
+    for i, source in enumerate(registry.sources):
+        text_path = root / "sources" / source.file
+        try:
+            texts[source.id] = fold(text_path.read_text(encoding="utf-8"))
+        except OSError:
+            problems.append(
+                Problem(
+                    path,
+                    doc.line_of(("sources", i, "file")),
+                    f"source {source.id!r}: no file {_display(text_path)}",
+                )
+            )
+            continue
+        sources[source.id] = source
+    return sources, texts
+
+
+def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
+    """Everything or nothing: a Knowledge, or KnowledgeError listing every problem."""
+    root = Path(root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise KnowledgeError([Problem(root, 1, "no such knowledge directory")])
+    sources, texts = _load_sources(root, problems)
+
+    synonyms = Synonyms()
+    if (root / "synonyms.yaml").exists():
+        doc = _read(root / "synonyms.yaml", problems)
+        synonyms = (_validate(Synonyms, doc, problems) if doc else None) or synonyms
+    normalizer = Normalizer.build(synonyms)
+
+    topics: dict[str, Topic] = {}
+    entries: dict[str, Entry] = {}
+    places: dict[str, tuple[Path, int]] = {}
+    faq_files = sorted((root / "faq").glob("*.yaml"))
+    if not faq_files:
+        problems.append(Problem(root / "faq", 1, "no FAQ files (*.yaml)"))
+    for path in faq_files:
+        doc = _read(path, problems)
+        if doc is None:
+            continue
+        faq = _validate(FaqFile, doc, problems, context={"source_texts": texts})
+        if faq is None:
+            continue
+        if faq.topic.id in topics:
+            problems.append(
+                Problem(
+                    path,
+                    doc.line_of(("topic", "id")),
+                    f"topic {faq.topic.id!r} is defined in two files",
+                )
+            )
+        topics[faq.topic.id] = faq.topic
+        for i, entry in enumerate(faq.entries):
+            line = doc.line_of(("entries", i))
+            if entry.id in entries:
+                first = places[entry.id]
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"duplicate id (first at {_display(first[0])}:{first[1]})",
+                        entry.id,
+                    )
+                )
+                continue
+            entries[entry.id] = entry
+            places[entry.id] = (path, line)
+
+    for entry in entries.values():
+        path, line = places[entry.id]
+        for rel in entry.related:
+            if rel not in entries:
+                problems.append(
+                    Problem(path, line, f"related entry {rel!r} does not exist", entry.id)
+                )
+    problems += _ambiguities(entries, places, normalizer)
+    if problems:
+        raise KnowledgeError(problems)
+    return Knowledge(root, sources, topics, entries, synonyms, normalizer, places)
+
+
+def _ambiguities(
+    entries: dict[str, Entry], places: dict[str, tuple[Path, int]], normalizer: Normalizer
+) -> list[Problem]:
+    """Two entries sharing a phrasing would make the matcher toss a coin between them.
+
+    Only phrasings of similar length can reach the cut-off, so each is compared with its
+    neighbours in length order: linear-ish instead of every pair, which keeps start-up fast."""
+    items = sorted(
+        (
+            (" ".join(sorted(normalizer.text(q).split())), entry.id, q)
+            for entry in entries.values()
+            for q in entry.questions
+        ),
+        key=lambda item: len(item[0]),
+    )
+    max_ratio = 2 / (NEAR_IDENTICAL / 100) - 1  # ratio = 2M/(a+b) >= r needs b <= a(2/r - 1)
+    problems: list[Problem] = []
+    reported: set[frozenset[str]] = set()
+    for i, (text, owner, question) in enumerate(items):
+        if not text:
+            continue
+        for other, other_owner, other_question in items[i + 1 :]:
+            if len(other) > len(text) * max_ratio + 1:
+                break
+            pair = frozenset((owner, other_owner))
+            if owner == other_owner or pair in reported:
+                continue
+            score = fuzz.ratio(text, other, score_cutoff=NEAR_IDENTICAL)
+            if score:
+                reported.add(pair)
+                path, line = places[owner]
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"phrasing {question!r} is near-identical ({score:.0f}) "
+                        f"to {other_question!r} of entry {other_owner}",
+                        owner,
+                    )
+                )
+    return problems

@@ -1,0 +1,134 @@
+"""How answers look: plain text for the terminal, HTML for Telegram, dicts for JSON.
+Everything from users or the FAQ is escaped here, in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from html import escape
+
+from bot.engine.knowledge import Knowledge
+from bot.engine.matcher import Result, Status
+from bot.engine.models import Entry, Source
+
+TELEGRAM_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Cited:
+    source: Source
+    quote: str
+
+
+def citations(entry: Entry, knowledge: Knowledge) -> list[Cited]:
+    return [Cited(knowledge.sources[c.source], c.quote) for c in entry.citations]
+
+
+def human_date(source: Source) -> str:
+    """'12 June 2018', or 'about June 2018' when the date is inferred."""
+    date: dt.date = source.date
+    if "date" in source.inferred:
+        return f"about {date:%B %Y}"
+    return f"{date.day} {date:%B %Y}"
+
+
+def headline(source: Source) -> str:
+    return f"{source.headline} (standfirst)" if "headline" in source.inferred else source.headline
+
+
+def topic_list(knowledge: Knowledge) -> str:
+    return ", ".join(t.title for t in knowledge.topics.values())
+
+
+# -- plain text ----------------------------------------------------------------------------------
+def plain(result: Result, knowledge: Knowledge) -> str:
+    if result.status is Status.ANSWERED and result.entry:
+        lines = [result.entry.answer, "", "Sources:"]
+        for n, cited in enumerate(citations(result.entry, knowledge), 1):
+            s = cited.source
+            lines.append(f"  [{n}] {s.outlet}, \u201c{headline(s)}\u201d, {human_date(s)}")
+            lines.append(f"      {s.url}")
+            lines.append(f"      \u201c{cited.quote}\u201d")
+        return "\n".join(lines)
+    if result.status is Status.SUGGEST:
+        lines = ["I'm not sure which you mean. Did you mean:"]
+        lines += [f"  {n}. {c.entry.questions[0]}" for n, c in enumerate(result.candidates, 1)]
+        return "\n".join(lines)
+    if result.status is Status.SMALLTALK:
+        return result.reply or ""
+    return declined_text(result, knowledge)
+
+
+def declined_text(result: Result, knowledge: Knowledge) -> str:
+    if result.reason == "empty":
+        return "Please type a question, for example: how many people are in the prison camps?"
+    if result.reason == "injection":
+        return "I only answer questions about North Korea's human-rights record, from my sources."
+    return (
+        "Sorry, my sources don't cover that. I answer questions about North Korea's human-rights "
+        f"record and the Trump–Kim summits. Topics: {topic_list(knowledge)}."
+    )
+
+
+# -- Telegram HTML -------------------------------------------------------------------------------
+def source_line_html(source: Source) -> str:
+    return (
+        f'<a href="{escape(source.url)}">{escape(source.outlet)}</a>, '
+        f"\u201c{escape(headline(source))}\u201d, {escape(human_date(source))}"
+    )
+
+
+def answer_html(entry: Entry, knowledge: Knowledge, *, quotes: bool = True) -> str:
+    """The answer, its sources, and the verbatim quotes folded away (expandable blockquote)."""
+    parts = [escape(entry.answer), "", "<b>Sources</b>"]
+    for cited in citations(entry, knowledge):
+        parts.append(f"• {source_line_html(cited.source)}")
+        if quotes:
+            parts.append(f"<blockquote expandable>\u201c{escape(cited.quote)}\u201d</blockquote>")
+    html = "\n".join(parts)
+    if len(html) > TELEGRAM_LIMIT:  # never with a 700-character answer, but never send a 400
+        return answer_html(entry, knowledge, quotes=False)
+    return html
+
+
+def declined_html(result: Result, knowledge: Knowledge) -> str:
+    return escape(declined_text(result, knowledge))
+
+
+def suggest_html() -> str:
+    return "I'm not sure which you mean. <b>Did you mean:</b>"
+
+
+# -- JSON ----------------------------------------------------------------------------------------
+def source_dict(cited: Cited) -> dict[str, object]:
+    s = cited.source
+    return {
+        "id": s.id,
+        "outlet": s.outlet,
+        "headline": s.headline,
+        "date": s.date.isoformat(),
+        "url": s.url,
+        "quote": cited.quote,
+        "inferred": list(s.inferred),
+    }
+
+
+def result_dict(result: Result, knowledge: Knowledge) -> dict[str, object]:
+    entry = result.entry
+    answer = (
+        entry.answer if entry else (result.reply if result.status is Status.SMALLTALK else None)
+    )
+    return {
+        "question": result.question,
+        "status": str(result.status),
+        "answer": answer,
+        "entry_id": entry.id if entry else None,
+        "score": round(result.score, 1),
+        "sources": [source_dict(c) for c in citations(entry, knowledge)] if entry else [],
+        "suggestions": [
+            {"entry_id": c.entry.id, "question": c.entry.questions[0], "score": round(c.score, 1)}
+            for c in result.candidates
+        ]
+        if result.status is Status.SUGGEST
+        else [],
+    }

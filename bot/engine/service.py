@@ -1,0 +1,138 @@
+"""The answer engine as the bot, the console and the CLI use it: ask, choose, reload.
+
+It knows nothing of Telegram. The current matcher is swapped in one assignment, so a
+question never sees half a reload, and a reload that fails validation changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.engine import knowledge as kb
+from bot.engine.matcher import Matcher, Result, Status
+from bot.engine.models import Entry
+from bot.storage import Store
+
+log = logging.getLogger(__name__)
+MISSES = ("off-topic", "unknown", "close")  # what the maintainers' report should show
+
+
+def fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Cheap change detection: names, sizes and mtimes of every file under knowledge/."""
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return tuple((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    ok: bool
+    problems: list[kb.Problem] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.ok:
+            head = (
+                f"Reload refused: {len(self.problems)} problem(s);"
+                " still serving the last good version."
+            )
+            return "\n".join([head, *(str(p) for p in self.problems)])
+        parts = [
+            f"{label}: {', '.join(ids)}"
+            for label, ids in (
+                ("added", self.added),
+                ("removed", self.removed),
+                ("changed", self.changed),
+            )
+            if ids
+        ]
+        return "Reloaded. " + ("; ".join(parts) if parts else "No entry changed.")
+
+
+class FaqService:
+    def __init__(self, knowledge_dir: Path, store: Store | None = None) -> None:
+        self.knowledge_dir = Path(knowledge_dir)
+        self.store = store
+        self._fingerprint = fingerprint(self.knowledge_dir)
+        self.matcher = Matcher(kb.load(self.knowledge_dir))
+
+    @property
+    def knowledge(self) -> kb.Knowledge:
+        return self.matcher.knowledge
+
+    def ask(self, question: str) -> Result:
+        """Match and remember: answered entries are counted, misses kept for the report."""
+        result = self.matcher.match(question)
+        if self.store is not None:
+            self._record(result)
+        return result
+
+    def _record(self, result: Result) -> None:
+        try:
+            if result.status is Status.ANSWERED and result.entry:
+                self.store.record_answer(result.entry.id)
+            elif result.status in (Status.SUGGEST, Status.DECLINED) and result.reason in MISSES:
+                best = result.best
+                self.store.record_miss(
+                    result.question,
+                    str(result.status),
+                    best.entry.id if best else None,
+                    best.score if best else None,
+                )
+        except Exception:  # a full disk must not cost the user an answer
+            log.exception("could not record a question")
+
+    def choose(self, entry_id: str) -> Result | None:
+        entry = self.knowledge.entries.get(entry_id)
+        if entry is None:
+            return None
+        result = self.matcher.answer_for(entry)
+        if self.store is not None:
+            self._record(result)
+        return result
+
+    def search(self, query: str, limit: int = 10) -> list[Entry]:
+        """Entries for an inline query: the answer first, then close candidates."""
+        result = self.matcher.match(query)
+        if result.status is Status.ANSWERED and result.entry:
+            return [
+                result.entry,
+                *(c.entry for c in result.candidates if c.entry is not result.entry),
+            ][:limit]
+        if result.status is Status.SUGGEST:
+            return [c.entry for c in result.candidates][:limit]
+        return []
+
+    def popular(self, limit: int = 10) -> list[Entry]:
+        entries = self.knowledge.entries
+        ids = [i for i, _ in self.store.most_asked(limit)] if self.store else []
+        asked = [entries[i] for i in ids if i in entries]
+        rest = [e for e in entries.values() if e not in asked]
+        return (asked + rest)[:limit]
+
+    def changed_on_disk(self) -> bool:
+        try:
+            return fingerprint(self.knowledge_dir) != self._fingerprint
+        except OSError:
+            return False
+
+    def reload(self) -> ReloadOutcome:
+        current = fingerprint(self.knowledge_dir)
+        try:
+            knowledge = kb.load(self.knowledge_dir)
+        except kb.KnowledgeError as exc:
+            self._fingerprint = current  # report a broken edit once, not every few seconds
+            return ReloadOutcome(False, exc.problems)
+        old = self.knowledge.entries
+        new = knowledge.entries
+        outcome = ReloadOutcome(
+            True,
+            added=sorted(set(new) - set(old)),
+            removed=sorted(set(old) - set(new)),
+            changed=sorted(i for i in set(old) & set(new) if old[i] != new[i]),
+        )
+        self.matcher = Matcher(knowledge, self.matcher.thresholds)
+        self._fingerprint = current
+        return outcome

@@ -1,0 +1,124 @@
+"""Builds the Telegram application in one place and runs it by polling or webhook."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlparse
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.engine.service import FaqService
+from bot.settings import Settings
+from bot.storage import SQLiteStore, Store
+from bot.telegram import briefings, handlers, maintenance, subscriptions
+from bot.telegram.delivery import DeliveryLimiter
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("ask", "Ask a question"),
+    BotCommand("topics", "Browse the questions by topic"),
+    BotCommand("briefing", "A short briefing on a topic"),
+    BotCommand("subscribe", "Regular briefings for this chat"),
+    BotCommand("subscriptions", "This chat's briefing subscription"),
+    BotCommand("unsubscribe", "Stop this chat's briefings"),
+    BotCommand("about", "What this bot is and its sources"),
+    BotCommand("help", "How to use the bot"),
+]
+
+
+def build_application(settings: Settings, service: FaqService, store: Store) -> Application:
+    if settings.token is None:
+        raise ValueError("a token is needed to build the Telegram application")
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(f"{settings.telegram_api_url}/bot")
+        .base_file_url(f"{settings.telegram_api_url}/file/bot")
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(DeliveryLimiter())
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data.update(settings=settings, service=service, store=store)
+    register(app)
+    return app
+
+
+def register(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    app.add_handler(CommandHandler("start", handlers.cmd_start, filters=private))
+    app.add_handler(CommandHandler("help", handlers.cmd_help))
+    app.add_handler(CommandHandler("about", handlers.cmd_about))
+    app.add_handler(CommandHandler("topics", handlers.cmd_topics))
+    app.add_handler(CommandHandler("ask", handlers.cmd_ask))
+    maintenance.register(app)
+    subscriptions.register(app)
+    app.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.on_private_text)
+    )
+    app.add_handler(
+        MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.on_group_text)
+    )
+    app.add_handler(
+        MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.on_non_text)
+    )
+    app.add_handler(CallbackQueryHandler(handlers.on_callback))
+    app.add_handler(InlineQueryHandler(handlers.on_inline))
+    app.add_error_handler(handlers.on_error)
+
+
+async def _post_init(app: Application) -> None:
+    settings: Settings = app.bot_data["settings"]
+    try:
+        await app.bot.set_my_commands(COMMANDS)
+    except Exception as exc:  # a cosmetic call must not stop the bot
+        log.warning("could not set the command list: %s", exc)
+    maintenance.schedule(app, settings)
+    briefings.schedule(app, settings)
+    log.info(
+        "bot @%s ready with %d entries",
+        app.bot.username,
+        len(app.bot_data["service"].knowledge.entries),
+    )
+
+
+async def _post_shutdown(app: Application) -> None:
+    app.bot_data["store"].close()
+    log.info("stopped")
+
+
+def run(settings: Settings, *, webhook: bool) -> None:
+    store = SQLiteStore(settings.bot_data_dir / "bot.sqlite3")
+    service = FaqService(settings.knowledge_dir, store)  # KnowledgeError: nothing starts
+    app = build_application(settings, service, store)
+    if webhook:
+        url = settings.webhook_url
+        app.run_webhook(
+            listen="0.0.0.0",
+            port=settings.port,
+            url_path=urlparse(url).path.lstrip("/"),
+            webhook_url=url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)

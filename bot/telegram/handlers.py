@@ -1,0 +1,300 @@
+"""Telegram glue: each handler turns an update into a call on the FAQ service and sends
+what render made of the result. No matching or wording decisions live here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from html import escape
+
+from telegram import (
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ContextTypes
+
+from bot.engine import render, smalltalk
+from bot.engine.matcher import Result, Status
+from bot.engine.service import FaqService
+from bot.settings import Settings
+from bot.storage import Store
+from bot.telegram import keyboards
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+INLINE_RESULTS = 10
+
+
+def service(context: Context) -> FaqService:
+    return context.bot_data["service"]
+
+
+def settings(context: Context) -> Settings:
+    return context.bot_data["settings"]
+
+
+def store(context: Context) -> Store:
+    return context.bot_data["store"]
+
+
+def is_admin(context: Context, user_id: int | None) -> bool:
+    return user_id is not None and user_id in settings(context).bot_admin_ids
+
+
+# -- texts ----------------------------------------------------------------------------------------
+def welcome_html(context: Context) -> str:
+    return (
+        "<b>North Korea, human rights and the Trump–Kim summits</b>\n\n"
+        "Ask me a question in your own words, for example <i>how many people are in the "
+        "prison camps?</i> or <i>why can't sanctions just be lifted?</i> Every answer names "
+        "its source and quotes it.\n\n"
+        "In a group, mention me or reply to me. Anywhere, type "
+        f"<code>@{escape(context.bot.username or 'bot')} your question</code>.\n\n"
+        "Or pick a topic:"
+    )
+
+
+HELP_HTML = (
+    "<b>How to use me</b>\n"
+    "• Just type a question. In a group: <code>/ask question</code>, a mention,"
+    " or a reply to me.\n"
+    "• /topics — browse the questions I can answer.\n"
+    "• /about — what I am and my five sources.\n"
+    "• /briefing [topic] — a short briefing: key facts, each with its source.\n"
+    "• /subscribe [topic|all] [daily HH:MM | weekly DAY HH:MM] [time zone] — a regular"
+    " briefing in this chat (defaults: all topics, daily at 09:00, UTC);"
+    " /subscriptions shows it, /unsubscribe stops it.\n"
+    "• Inline: type my @username and a question in any chat.\n"
+    "👍/👎 under an answer tell the maintainers what to improve."
+)
+
+
+def about_html(context: Context) -> str:
+    lines = ["<b>About this bot</b>", escape(smalltalk.ABOUT), "", "<b>Sources</b>"]
+    lines += [
+        f"• {render.source_line_html(s)}" for s in service(context).knowledge.sources.values()
+    ]
+    return "\n".join(lines)
+
+
+# -- answering ------------------------------------------------------------------------------------
+async def send_result(message: Message, result: Result, context: Context, *, quote: bool) -> None:
+    knowledge = service(context).knowledge
+    if result.status is Status.ANSWERED and result.entry:
+        await message.reply_html(
+            render.answer_html(result.entry, knowledge),
+            reply_markup=keyboards.answer_keyboard(result.entry),
+            do_quote=quote,
+        )
+    elif result.status is Status.SUGGEST:
+        await message.reply_html(
+            render.suggest_html(),
+            reply_markup=keyboards.suggestions_keyboard(result.candidates),
+            do_quote=quote,
+        )
+    elif result.status is Status.SMALLTALK:
+        await message.reply_html(escape(result.reply or ""), do_quote=quote)
+    else:
+        await message.reply_html(
+            render.declined_html(result, knowledge),
+            reply_markup=keyboards.topics_keyboard(knowledge),
+            do_quote=quote,
+        )
+
+
+async def answer(message: Message, question: str, context: Context) -> None:
+    started = time.perf_counter()
+    result = service(context).ask(question)
+    await send_result(message, result, context, quote=message.chat.type != ChatType.PRIVATE)
+    log.info(
+        "question chat=%s status=%s entry=%s score=%.0f latency_ms=%.1f",
+        message.chat.type,
+        result.status,
+        result.entry.id if result.entry else "-",
+        result.score,
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+async def on_private_text(update: Update, context: Context) -> None:
+    await answer(update.effective_message, update.effective_message.text, context)
+
+
+async def on_group_text(update: Update, context: Context) -> None:
+    """Groups hear from the bot only when they address it: a mention or a reply to it."""
+    message = update.effective_message
+    question = addressed_question(message, context)
+    if question is not None:
+        await answer(message, question, context)
+
+
+def addressed_question(message: Message, context: Context) -> str | None:
+    text = message.text or ""
+    reply = message.reply_to_message
+    if reply and reply.from_user and reply.from_user.id == context.bot.id:
+        return text
+    username = (context.bot.username or "").lower()
+    for entity, value in message.parse_entities(
+        [MessageEntity.MENTION, MessageEntity.TEXT_MENTION]
+    ).items():
+        mentioned = (
+            value.lstrip("@").lower() == username
+            if entity.type == MessageEntity.MENTION
+            else entity.user is not None and entity.user.id == context.bot.id
+        )
+        if mentioned:
+            return (text[: entity.offset] + text[entity.offset + entity.length :]).strip()
+    return None
+
+
+async def on_non_text(update: Update, context: Context) -> None:
+    """Stickers, photos, voice: say what works instead of staying silent (private chats only)."""
+    await update.effective_message.reply_text(
+        "I can only read text. Type a question, or send /topics to browse."
+    )
+
+
+# -- commands -------------------------------------------------------------------------------------
+async def cmd_start(update: Update, context: Context) -> None:
+    await update.effective_message.reply_html(
+        welcome_html(context), reply_markup=keyboards.topics_keyboard(service(context).knowledge)
+    )
+
+
+async def cmd_help(update: Update, context: Context) -> None:
+    await update.effective_message.reply_html(HELP_HTML)
+
+
+async def cmd_about(update: Update, context: Context) -> None:
+    await update.effective_message.reply_html(about_html(context))
+
+
+async def cmd_topics(update: Update, context: Context) -> None:
+    await update.effective_message.reply_html(
+        "<b>Topics</b> — pick one:",
+        reply_markup=keyboards.topics_keyboard(service(context).knowledge),
+    )
+
+
+async def cmd_ask(update: Update, context: Context) -> None:
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await update.effective_message.reply_html(
+            "Put the question after the command, for example: "
+            "<code>/ask what is the kwanliso?</code>",
+            do_quote=update.effective_chat.type != ChatType.PRIVATE,
+        )
+        return
+    await answer(update.effective_message, question, context)
+
+
+# -- buttons --------------------------------------------------------------------------------------
+async def on_callback(update: Update, context: Context) -> None:
+    query = update.callback_query
+    knowledge = service(context).knowledge
+    kind, args = keyboards.parse(query.data or "")
+    message = query.message if isinstance(query.message, Message) else None
+    if kind == keyboards.VOTE and len(args) == 2 and args[0] in knowledge.entries:
+        store(context).record_vote(args[0], 1 if args[1] == "+" else -1)
+        await query.answer("Thanks for the feedback!")
+        if message:
+            await _quietly(
+                query.edit_message_reply_markup(
+                    keyboards.voted_keyboard(knowledge.entries[args[0]])
+                )
+            )
+        return
+    if kind == keyboards.ENTRY and args:
+        result = service(context).choose(args[0])
+        if result is None or message is None:
+            await query.answer("That question is no longer in the FAQ.")
+            return
+        await query.answer()
+        await message.reply_html(
+            render.answer_html(result.entry, knowledge),
+            reply_markup=keyboards.answer_keyboard(result.entry),
+        )
+        return
+    if (
+        kind in (keyboards.TOPIC, keyboards.MORE)
+        and args
+        and args[0] in knowledge.topics
+        and message
+    ):
+        topic = knowledge.topics[args[0]]
+        text = f"<b>{escape(topic.title)}</b>\n{escape(topic.summary)}"
+        markup = keyboards.topic_keyboard(knowledge, topic.id)
+        await query.answer()
+        if kind == keyboards.MORE:  # from an answer: keep the answer, list the topic below it
+            await message.reply_html(text, reply_markup=markup)
+        else:  # from the topic browser: navigate in place
+            await _quietly(query.edit_message_text(text, reply_markup=markup))
+        return
+    if kind == keyboards.TOPICS and message:
+        await query.answer()
+        await _quietly(
+            query.edit_message_text(
+                "<b>Topics</b> — pick one:", reply_markup=keyboards.topics_keyboard(knowledge)
+            )
+        )
+        return
+    await query.answer("This button has expired.")
+
+
+async def _quietly(coro) -> None:
+    """Pressing the same button twice makes Telegram say 'message is not modified': harmless."""
+    try:
+        await coro
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+# -- inline mode ----------------------------------------------------------------------------------
+async def on_inline(update: Update, context: Context) -> None:
+    query = update.inline_query
+    text = (query.query or "").strip()
+    svc = service(context)
+    entries = svc.search(text, INLINE_RESULTS) if text else svc.popular(INLINE_RESULTS)
+    results = [
+        InlineQueryResultArticle(
+            id=entry.id,
+            title=keyboards.short(entry.questions[0], 100),
+            description=keyboards.short(entry.answer, 120),
+            input_message_content=InputTextMessageContent(
+                render.answer_html(entry, svc.knowledge), parse_mode=ParseMode.HTML
+            ),
+        )
+        for entry in entries
+    ]
+    await query.answer(results, cache_time=30, is_personal=False)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+async def on_error(update: object, context: Context) -> None:
+    error = context.error
+    if isinstance(error, Forbidden):
+        chat = (
+            update.effective_chat.id
+            if isinstance(update, Update) and update.effective_chat
+            else "?"
+        )
+        log.info("cannot send to chat %s: %s", chat, error)
+        return
+    log.error("error while handling an update", exc_info=error)
+    if (
+        isinstance(update, Update)
+        and update.effective_message
+        and update.effective_chat.type == ChatType.PRIVATE
+    ):
+        try:
+            await update.effective_message.reply_text(
+                "Sorry, something went wrong. Please try again."
+            )
+        except Exception:  # the error handler must never raise
+            log.debug("could not apologise", exc_info=True)

@@ -1,0 +1,82 @@
+"""Inline keyboards and the callback data behind them.
+
+Callback data is at most 64 bytes; entry and topic ids are slugs of at most 40, so
+"e:<id>", "t:<id>" and "v:<id>:<+|->" always fit."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.engine.knowledge import Knowledge
+from bot.engine.matcher import Candidate
+from bot.engine.models import Entry
+
+ENTRY, TOPIC, MORE, VOTE, TOPICS = "e", "t", "m", "v", "topics"
+BUTTON_TEXT = 60
+
+
+def short(text: str, limit: int = BUTTON_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def parse(data: str) -> tuple[str, list[str]]:
+    kind, _, rest = data.partition(":")
+    return kind, rest.split(":") if rest else []
+
+
+def answer_keyboard(entry: Entry) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("👍", callback_data=f"{VOTE}:{entry.id}:+"),
+                InlineKeyboardButton("👎", callback_data=f"{VOTE}:{entry.id}:-"),
+                InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}"),
+            ]
+        ]
+    )
+
+
+def voted_keyboard(entry: Entry) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}")]]
+    )
+
+
+def suggestions_keyboard(candidates: tuple[Candidate, ...]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    short(c.entry.questions[0]), callback_data=f"{ENTRY}:{c.entry.id}"
+                )
+            ]
+            for c in candidates
+        ]
+    )
+
+
+def topics_keyboard(knowledge: Knowledge) -> InlineKeyboardMarkup:
+    topics = list(knowledge.topics.values())
+    rows = [
+        [
+            InlineKeyboardButton(short(t.title, 30), callback_data=f"{TOPIC}:{t.id}")
+            for t in topics[i : i + 2]
+        ]
+        for i in range(0, len(topics), 2)
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def topic_keyboard(knowledge: Knowledge, topic_id: str) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(short(e.questions[0]), callback_data=f"{ENTRY}:{e.id}")]
+        for e in knowledge.topic_entries(topic_id)
+    ]
+    rows.append([InlineKeyboardButton("« All topics", callback_data=TOPICS)])
+    return InlineKeyboardMarkup(rows)
+
+
+def ask_more_keyboard(bot_username: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Ask the bot a question", url=f"https://t.me/{bot_username}")]]
+    )

@@ -1,0 +1,95 @@
+"""The maintainers' side of the bot: reloads (watched and on /reload), /report, retention."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.engine import report
+from bot.engine.service import FaqService
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+LIMIT = 4000
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("reload", cmd_reload))
+    app.add_handler(CommandHandler("report", cmd_report))
+
+
+def schedule(app: Application, settings: Settings) -> None:
+    jobs = app.job_queue
+    jobs.run_repeating(
+        watch_knowledge,
+        interval=settings.reload_interval,
+        first=settings.reload_interval,
+        name="watch",
+    )
+    jobs.run_repeating(purge, interval=86400, first=60, name="retention")
+
+
+def _pre(text: str) -> str:
+    text = text if len(text) <= LIMIT else text[: LIMIT - 20] + "\n… (truncated)"
+    return f"<pre>{escape(text)}</pre>"
+
+
+async def tell_admins(context: Context, text: str) -> None:
+    for admin in context.bot_data["settings"].bot_admin_ids:
+        try:
+            await context.bot.send_message(admin, _pre(text))
+        except TelegramError as exc:
+            log.warning("could not tell admin %s: %s", admin, exc)
+
+
+async def watch_knowledge(context: Context) -> None:
+    service: FaqService = context.bot_data["service"]
+    if not service.changed_on_disk():
+        return
+    outcome = service.reload()
+    log.info("knowledge changed on disk: %s", outcome.summary().splitlines()[0])
+    await tell_admins(context, outcome.summary())
+
+
+async def purge(context: Context) -> None:
+    days = context.bot_data["settings"].retention_days
+    gone = context.bot_data["store"].purge(days)
+    if gone:
+        log.info("retention: removed %d rows older than %d days", gone, days)
+
+
+def _admin_in_private(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    return (
+        update.effective_chat is not None
+        and update.effective_chat.type == ChatType.PRIVATE
+        and user is not None
+        and user.id in context.bot_data["settings"].bot_admin_ids
+    )
+
+
+async def cmd_reload(update: Update, context: Context) -> None:
+    if not _admin_in_private(update, context):
+        await update.effective_message.reply_text(
+            "Only the bot's maintainers can reload it, in a private chat."
+        )
+        return
+    outcome = context.bot_data["service"].reload()
+    log.info("reload by admin: %s", outcome.summary().splitlines()[0])
+    await update.effective_message.reply_html(_pre(outcome.summary()))
+
+
+async def cmd_report(update: Update, context: Context) -> None:
+    if not _admin_in_private(update, context):
+        await update.effective_message.reply_text(
+            "Only the bot's maintainers can see the report, in a private chat."
+        )
+        return
+    data = report.build(context.bot_data["service"].knowledge, context.bot_data["store"])
+    await update.effective_message.reply_html(_pre(report.as_markdown(data, limit=10)))

@@ -1,0 +1,210 @@
+"""`python -m bot validate`: every rule a maintainer can break, each with a broken fixture,
+reported as `file:line: entry <id>: message`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import MINIMAL_FAQ, ROOT
+
+from bot.engine import knowledge as kb
+
+
+def problems_of(root: Path) -> list[str]:
+    with pytest.raises(kb.KnowledgeError) as caught:
+        kb.load(root)
+    return [str(p) for p in caught.value.problems]
+
+
+def validate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "validate", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_real_knowledge_validates_with_a_summary() -> None:
+    run = validate()
+    assert run.returncode == 0, run.stderr
+    assert "entries in" in run.stdout and "OK" in run.stdout
+    for topic in ("camps", "sanctions", "warmbier", "benchmarks", "summits"):
+        assert topic in run.stdout
+    for source in ("vox", "justsecurity", "time", "hrw", "huffpost"):
+        assert source in run.stdout
+
+
+def test_minimal_fixture_is_valid(minimal_knowledge) -> None:
+    knowledge = kb.load(minimal_knowledge())
+    assert list(knowledge.entries) == ["camps-how-many", "camps-denial"]
+    assert knowledge.entries["camps-denial"].topic == "camps"
+
+
+BROKEN = {
+    "yaml syntax": (
+        MINIMAL_FAQ.replace("    questions:\n      - Does", "    questions:\n    - : [Does"),
+        "YAML syntax error",
+        None,
+    ),
+    "unknown field": (
+        MINIMAL_FAQ.replace("  - id: camps-denial\n", "  - id: camps-denial\n    colour: red\n"),
+        "unknown field 'colour'",
+        "camps-denial",
+    ),
+    "missing answer": (
+        MINIMAL_FAQ.replace(
+            "    answer: >-\n      Amnesty International USA wrote in February 2019 that the"
+            " North Korean government\n      continues to deny that the camps exist.\n",
+            "",
+        ),
+        "missing field 'answer'",
+        "camps-denial",
+    ),
+    "unknown source": (
+        MINIMAL_FAQ.replace(
+            '      - source: time\n        quote: "The North',
+            '      - source: times\n        quote: "The North',
+        ),
+        "unknown source 'times'",
+        "camps-denial",
+    ),
+    "quote not in source": (
+        MINIMAL_FAQ.replace(
+            "continues to deny that they exist.", "has always denied that they exist."
+        ),
+        "quote is not verbatim in source 'time'",
+        "camps-denial",
+    ),
+    "answer too long": (
+        MINIMAL_FAQ.replace(
+            "continues to deny that the camps exist.",
+            "continues to deny that the camps exist. " + "More. " * 120,
+        ),
+        "the limit is 700",
+        "camps-denial",
+    ),
+    "no phrasings": (
+        MINIMAL_FAQ.replace(
+            "    questions:\n      - Does North Korea admit the camps exist?\n",
+            "    questions: []\n",
+        ),
+        "at least one phrasing",
+        "camps-denial",
+    ),
+    "id without topic prefix": (
+        MINIMAL_FAQ.replace("id: camps-denial", "id: denial"),
+        "must start with its topic id",
+        "denial",
+    ),
+    "markup in answer": (
+        MINIMAL_FAQ.replace("continues to deny", "<b>continues</b> to deny"),
+        "plain text",
+        "camps-denial",
+    ),
+    "unknown related entry": (
+        MINIMAL_FAQ.replace(
+            "  - id: camps-denial\n", "  - id: camps-denial\n    related: [camps-nowhere]\n"
+        ),
+        "related entry 'camps-nowhere' does not exist",
+        "camps-denial",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_each_broken_fixture_is_named_with_file_line_and_entry(
+    minimal_knowledge, case: str
+) -> None:
+    faq, message, entry = BROKEN[case]
+    root = minimal_knowledge(faq)
+    problems = problems_of(root)
+    assert any(message in p for p in problems), problems
+    hit = next(p for p in problems if message in p)
+    path, line, *_ = hit.split(":")
+    assert path.endswith("faq/camps.yaml")
+    assert int(line) > 1  # the line of the entry or field, not the top of the file
+    if entry:
+        assert f"entry {entry}:" in hit
+
+
+def test_the_reported_line_is_the_offending_one(minimal_knowledge) -> None:
+    root = minimal_knowledge(BROKEN["quote not in source"][0])
+    (hit,) = problems_of(root)
+    line = int(hit.split(":")[1])
+    text = (root / "faq" / "camps.yaml").read_text().splitlines()
+    assert "has always denied" in text[line - 1]
+
+
+def test_duplicate_ids_across_files(minimal_knowledge) -> None:
+    minimal_knowledge()
+    other = (
+        MINIMAL_FAQ.replace("How many people are held", "What number of inmates are held")
+        .replace("kwanliso numbers", "count of kwanliso inmates")
+        .replace("Does North Korea admit", "Has Pyongyang ever conceded")
+    )
+    root = minimal_knowledge(other.replace("id: camps\n", "id: camps\n", 1), name="more.yaml")
+    problems = problems_of(root)
+    assert any("entry camps-how-many: duplicate id (first at" in p for p in problems), problems
+    assert any("topic 'camps' is defined in two files" in p for p in problems), problems
+
+
+def test_near_identical_phrasings_in_two_entries_are_ambiguous(minimal_knowledge) -> None:
+    faq = MINIMAL_FAQ.replace(
+        "      - Does North Korea admit the camps exist?",
+        "      - Does North Korea admit the camps exist?\n"
+        "      - how many people are held in the political prison camp",
+    )
+    problems = problems_of(minimal_knowledge(faq))
+    assert any("near-identical" in p and "camps-how-many" in p for p in problems), problems
+
+
+def test_curly_quotes_and_dashes_are_folded_when_checking_quotes(minimal_knowledge) -> None:
+    # The article has a curly apostrophe in "Kim’s"; the maintainer types a straight one.
+    faq = MINIMAL_FAQ.replace(
+        'quote: "The North Korean government, however, continues to deny that they exist."',
+        'quote: "Kim\'s words at face value concerning the death of the American citizen"',
+    )
+    assert kb.load(minimal_knowledge(faq))
+
+
+def test_every_problem_is_listed_not_just_the_first(minimal_knowledge) -> None:
+    faq = BROKEN["unknown field"][0].replace("id: camps-how-many", "id: how-many")
+    problems = problems_of(minimal_knowledge(faq))
+    assert len(problems) >= 2
+
+
+def test_cli_exits_1_listing_problems_on_stderr(minimal_knowledge) -> None:
+    root = minimal_knowledge(BROKEN["unknown source"][0])
+    run = validate(str(root))
+    assert run.returncode == 1
+    assert "camps.yaml:" in run.stderr and "entry camps-denial: " in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_synonyms_file_is_reported(minimal_knowledge) -> None:
+    root = minimal_knowledge()
+    (root / "synonyms.yaml").write_text("synonyms:\n  camp: [gulag\n", encoding="utf-8")
+    (hit,) = problems_of(root)
+    assert "synonyms.yaml:" in hit and "YAML syntax error" in hit
+
+
+def test_missing_source_file_is_reported(minimal_knowledge) -> None:
+    root = minimal_knowledge()
+    (root / "sources" / "000_275ce570b2082f06.txt").unlink()
+    problems = problems_of(root)
+    assert any("sources.yaml:" in p and "source 'vox': no file" in p for p in problems), problems
+
+
+def test_the_articles_are_kept_unchanged() -> None:
+    """knowledge/sources holds the five articles as scraped; CI has ../shared/seeds beside."""
+    seeds = ROOT.parent / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("../shared/seeds is not beside this checkout")
+    for source in kb.load(ROOT / "knowledge").sources.values():
+        ours = (ROOT / "knowledge" / "sources" / source.file).read_bytes()
+        assert ours == (seeds / source.file).read_bytes(), source.file
