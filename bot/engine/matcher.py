@@ -1,30 +1,24 @@
 """One decision per question: answer, ask which one ("did you mean"), decline, or chat.
 
-Everything the hot path needs is precomputed at load: each entry's weighted vocabulary
-(phrasing and keyword words count most, topic-title and answer words less) with IDF weights,
-every phrasing's normalised text, and the FAQ's known words for typo correction. A question is
-scored against entries on four signals:
-- coverage: how much of the question's weighted vocabulary the entry accounts for; words the
-  FAQ never uses count against it, which keeps off-subject questions from being answered;
-- fit: how much of the entry's closest phrasing the question contains;
-- similarity: rapidfuzz token_set_ratio over all phrasings (process.extract);
-- form: rapidfuzz ratio on the whole question, question words kept ("who was" / "why was").
-The thresholds that turn a score into a decision were measured on tests/eval.
+The scoring lives in bot.engine.index (four signals over each entry's weighted vocabulary);
+here the question is cleaned and typo-corrected (against the FAQ's own words, never turning a
+real English word into one), and its scores become one decision. The thresholds that do that
+were measured on tests/eval.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.engine import smalltalk
+from bot.engine.index import Index, Item, Weights
 from bot.engine.knowledge import Knowledge
 from bot.engine.models import Entry
 from bot.engine.normalize import BASE_STOPWORDS, english_words, stem, words
@@ -57,16 +51,6 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
-class Weights:
-    """Shares of the final score (they sum to 1)."""
-
-    coverage: float = 0.6  # the question's subject words the entry accounts for
-    fit: float = 0.1  # the best phrasing's subject words the question contains
-    similarity: float = 0.1  # rapidfuzz token_set_ratio on subject words
-    form: float = 0.2  # rapidfuzz ratio on the whole question, question words included
-
-
-@dataclass(frozen=True)
 class Candidate:
     entry: Entry
     score: float
@@ -90,9 +74,6 @@ class Result:
 
 _ANSWER_WEIGHT = 0.3  # a word that appears only in an entry's answer
 _TITLE_WEIGHT = 0.6  # a word of the entry's topic title
-_PHRASING_FLOOR = 0.6  # the least a phrasing word counts; one in every phrasing counts 1
-_UNKNOWN_IDF_SHARE = 1.0  # an unknown word weighs as much as the rarest known word
-_UNKNOWN_CAP = 2  # but no more than two count: long questions carry many stray words
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -107,61 +88,14 @@ class Matcher:
     ) -> None:
         self.knowledge = knowledge
         self.thresholds = thresholds or Thresholds()
-        norm = knowledge.normalizer
         self.entries: list[Entry] = list(knowledge.entries.values())
-        self.weights = weights or Weights()
-        self.phrasings: list[str] = []  # content words only: what token_set_ratio compares
-        self.full_phrasings: list[str] = []  # with question words: "who was" vs "why was"
-        self.owners: list[int] = []
-        weights: list[dict[str, float]] = []
-        for index, entry in enumerate(self.entries):
-            bag: dict[str, float] = {}
-            for token in norm.tokens(entry.answer):
-                bag[token] = _ANSWER_WEIGHT
+        items = []
+        for entry in self.entries:
             topic = knowledge.topics.get(entry.topic)
-            for token in norm.tokens(topic.title if topic else ""):
-                bag[token] = max(bag.get(token, 0.0), _TITLE_WEIGHT)
-            phrasings = [set(norm.tokens(text)) for text in [*entry.questions, *entry.keywords]]
-            for token in set().union(*phrasings):
-                share = sum(token in p for p in phrasings) / len(phrasings)
-                # A word in most phrasings is what the entry is about; one in a single long
-                # phrasing is context. Both count, the first more.
-                bag[token] = max(
-                    bag.get(token, 0.0), _PHRASING_FLOOR + (1 - _PHRASING_FLOOR) * share**0.5
-                )
-            for q in [*entry.questions, *entry.keywords]:
-                self.phrasings.append(" ".join(norm.tokens(q)))
-                self.full_phrasings.append(norm.text(q))
-                self.owners.append(index)
-            weights.append(bag)
-        n = len(self.entries)
-        # A word is as specific as the number of entries whose phrasings use it: one that many
-        # answers mention in passing but few entries are asked with still tells them apart.
-        # Words found only in answers count the answers.
-        df: dict[str, int] = defaultdict(int)
-        asked: dict[str, int] = defaultdict(int)
-        for bag in weights:
-            for token, weight in bag.items():
-                df[token] += 1
-                asked[token] += weight >= _PHRASING_FLOOR
-        df = {t: asked[t] or c for t, c in df.items()}
-        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
-        self.unknown_idf = math.log(1 + n) * _UNKNOWN_IDF_SHARE
-        self.breadth: dict[str, int] = defaultdict(int)  # entries whose phrasings use a word
-        for bag in weights:
-            for token, weight in bag.items():
-                self.breadth[token] += weight >= _PHRASING_FLOOR
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for index, bag in enumerate(weights):
-            for token, weight in bag.items():
-                self.postings[token].append((index, weight))
-        self.phrasing_tokens = [frozenset(p.split()) for p in self.phrasings]
-        self.phrasing_mass = [
-            sum(self.idf.get(t, 0.0) for t in toks) for toks in self.phrasing_tokens
-        ]
-        self.entry_phrasings: list[list[int]] = [[] for _ in self.entries]
-        for pos, index in enumerate(self.owners):
-            self.entry_phrasings[index].append(pos)
+            title = topic.title if topic else ""
+            context = [(entry.answer, _ANSWER_WEIGHT), (title, _TITLE_WEIGHT)]
+            items.append(Item(entry.id, [*entry.questions, *entry.keywords], context))
+        self.index = Index(items, knowledge.normalizer, weights)
         # Typos are corrected on whole words, before stemming mangles them ("mnay" -> "many").
         self.known_words = frozenset(w for t in self._texts() for w in words(t))
         self.known_stems = frozenset(stem(w) for w in self.known_words)
@@ -214,9 +148,11 @@ class Matcher:
             return Result(
                 text, Status.DECLINED, best.score, candidates=candidates, reason="unknown"
             )
+        if best.entry.id in self.index.named.get(frozenset(tokens), ()):
+            return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
         close = tuple(c for c, _ in scored[:3] if c.score > best.score - th.close)
         runner_up = scored[1][0].score if len(scored) > 1 else 0.0
-        if size <= th.vague and all(self.breadth.get(t, 0) >= th.broad for t in tokens):
+        if size <= th.vague and all(self.index.breadth.get(t, 0) >= th.broad for t in tokens):
             # One broad word fits many entries equally well: ask rather than guess.
             return Result(text, Status.SUGGEST, best.score, candidates=candidates, reason="close")
         margin = th.margin if size <= th.vague else th.tie
@@ -227,47 +163,10 @@ class Matcher:
     # -- scoring ------------------------------------------------------------------------------
     def rank(self, text: str, tokens: list[str], limit: int = 10) -> list[tuple[Candidate, float]]:
         """(candidate, coverage) pairs, best first; empty when nothing on the subject matched."""
-        known = [t for t in dict.fromkeys(tokens) if t in self.idf]
-        if not known:
-            return []
-        w = self.weights
-        unknown = min(len(set(tokens)) - len(known), _UNKNOWN_CAP)
-        total = sum(self.idf[t] for t in known) + unknown * self.unknown_idf
-        coverage: dict[int, float] = defaultdict(float)
-        for token in known:
-            idf = self.idf[token]
-            for index, weight in self.postings[token]:
-                coverage[index] += idf * weight
-        shortlist = sorted(coverage, key=coverage.__getitem__, reverse=True)[: limit * 3]
-        query = " ".join(tokens)
-        full = self.knowledge.normalizer.text(text)
-        similarity: dict[int, float] = defaultdict(float)
-        for _, score, pos in process.extract(
-            query, self.phrasings, scorer=fuzz.token_set_ratio, processor=None, limit=limit * 8
-        ):
-            index = self.owners[pos]
-            similarity[index] = max(similarity[index], score)
-        query_set = set(known)
-        scored = []
-        for index in set(shortlist) | set(similarity):
-            cov = min(coverage.get(index, 0.0) / total, 1.0)
-            fit = 0.0
-            form = 0.0
-            for pos in self.entry_phrasings[index]:
-                mass = self.phrasing_mass[pos]
-                if mass:
-                    hit = sum(self.idf[t] for t in self.phrasing_tokens[pos] & query_set)
-                    fit = max(fit, hit / mass)
-                form = max(form, fuzz.ratio(full, self.full_phrasings[pos]))
-            score = (
-                w.coverage * cov * 100
-                + w.fit * fit * 100
-                + w.similarity * similarity.get(index, 0.0)
-                + w.form * form
-            )
-            scored.append((Candidate(self.entries[index], round(score, 1)), cov))
-        scored.sort(key=lambda pair: (-pair[0].score, pair[0].entry.id))
-        return scored[:limit]
+        return [
+            (Candidate(self.entries[s.item], s.score), s.coverage)
+            for s in self.index.rank(text, tokens, limit)
+        ]
 
     def corrected(self, text: str) -> list[str]:
         """The question's words with typos corrected, before stemming and synonyms."""

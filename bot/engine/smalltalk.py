@@ -139,17 +139,38 @@ _INJECTION = re.compile(
     r"|roleplay|role-play|sudo |<\s*/?\s*(script|system|faq)|\{\{|\bprompt\b"
     r"|repeat (everything|all|the text|the words) (above|before)"
     r"|no (restrictions|rules|limits|filters)|without (restrictions|rules|limits|filters)"
-    r"|unfiltered|uncensored|i authori[sz]e you|as the developer|you must now|do anything now",
+    r"|unfiltered|uncensored|i authori[sz]e you|as the developer|you must now|do anything now"
+    r"|\b(entire|complete|whole|full|raw) (text|content|contents|source) of (your|the) "
+    r"(faq|prompt|instructions|files?|database|knowledge|code)"
+    r"|\b(your|the) (faq|prompt|instruction|config|configuration|database) (files?|text)\b",
     re.IGNORECASE,
+)
+
+
+# Words that add warmth, not a question: "thanks, that was really helpful!" is thanks.
+_POLITE = frozenset(
+    """that was is it this so very really super much a lot you your for the answer answers
+    info information reply help helpful useful interesting great good nice cool awesome
+    perfect clear amazing again man bro mate guys bot buddy friend and all ok okay oh wow
+    appreciate appreciated it's thats there everyone""".split()
 )
 
 
 def smalltalk_intent(words: str) -> str | None:
     """`words` is the question lower-cased and stripped of punctuation."""
-    if not words or len(words) > 40:
+    if not words:
         return None
-    best = process.extractOne(words, _PHRASES, scorer=fuzz.ratio, score_cutoff=88)
-    return _OWNERS[best[2]] if best else None
+    if len(words) <= 40:
+        best = process.extractOne(words, _PHRASES, scorer=fuzz.ratio, score_cutoff=88)
+        if best:
+            return _OWNERS[best[2]]
+    # A greeting, thanks or goodbye padded with pleasantries and nothing else.
+    head, *rest = words.replace("thank you", "thanks").replace("thank u", "thanks").split()
+    for intent in ("thanks", "greeting", "bye"):
+        openers = {p for p in INTENTS[intent][0] if " " not in p}
+        if head in openers and rest and all(w in _POLITE or w in openers for w in rest):
+            return intent
+    return None
 
 
 def reply_for(intent: str) -> str:
