@@ -14,7 +14,16 @@ from pydantic import BaseModel, ValidationError
 from rapidfuzz import fuzz
 
 from bot.engine import yamlfile
-from bot.engine.models import Entry, FaqFile, Source, SourceRegistry, Synonyms, Topic
+from bot.engine.models import (
+    Entry,
+    FaqFile,
+    NotCoveredFile,
+    OutsideTopic,
+    Source,
+    SourceRegistry,
+    Synonyms,
+    Topic,
+)
 from bot.engine.normalize import Normalizer
 from bot.text import fold
 
@@ -55,6 +64,7 @@ class Knowledge:
     synonyms: Synonyms
     normalizer: Normalizer
     places: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    outside: dict[str, OutsideTopic] = field(default_factory=dict)  # what the articles lack
 
     def topic_entries(self, topic_id: str) -> list[Entry]:
         return [e for e in self.entries.values() if e.topic == topic_id]
@@ -216,9 +226,46 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
                     Problem(path, line, f"related entry {rel!r} does not exist", entry.id)
                 )
     problems += _ambiguities(entries, places, normalizer)
+    outside = _load_outside(root / "not-covered.yaml", entries, normalizer, problems)
     if problems:
         raise KnowledgeError(problems)
-    return Knowledge(root, sources, topics, entries, synonyms, normalizer, places)
+    return Knowledge(root, sources, topics, entries, synonyms, normalizer, places, outside)
+
+
+def _load_outside(
+    path: Path, entries: dict[str, Entry], normalizer: Normalizer, problems: list[Problem]
+) -> dict[str, OutsideTopic]:
+    """The optional list of topics the articles do not cover. A phrasing that is also an
+    entry's would decline a question the FAQ answers, so that is an error."""
+    if not path.exists():
+        return {}
+    doc = _read(path, problems)
+    listed = _validate(NotCoveredFile, doc, problems) if doc else None
+    if listed is None:
+        return {}
+    asked = {
+        frozenset(normalizer.tokens(q)): entry.id
+        for entry in entries.values()
+        for q in [*entry.questions, *entry.keywords]
+    }
+    outside: dict[str, OutsideTopic] = {}
+    for i, topic in enumerate(listed.not_covered):
+        line = doc.line_of(("not_covered", i))
+        if topic.id in outside:
+            problems.append(Problem(path, line, f"duplicate id {topic.id!r}"))
+            continue
+        for question in topic.questions:
+            owner = asked.get(frozenset(normalizer.tokens(question)))
+            if owner:
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"{topic.id}: {question!r} is a phrasing of entry {owner}",
+                    )
+                )
+        outside[topic.id] = topic
+    return outside
 
 
 def _ambiguities(

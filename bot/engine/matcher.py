@@ -48,6 +48,8 @@ class Thresholds:
     margin: float = 4.0  # for a vague question, a runner-up this close makes it "did you mean"
     tie: float = 0.5  # for any question, a runner-up this close does
     close: float = 10.0  # candidates within this of the best are offered together
+    outside: float = 45.0  # a topic the articles lack scoring this much can decline a question
+    outside_margin: float = 2.0  # ... when it scores at least this much above the best entry
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Result:
     candidates: tuple[Candidate, ...] = ()
     reply: str | None = None
     reason: str = ""
+    about: str = ""  # for reason "not-covered": what the articles do not cover
 
     @property
     def best(self) -> Candidate | None:
@@ -96,15 +99,32 @@ class Matcher:
             context = [(entry.answer, _ANSWER_WEIGHT), (title, _TITLE_WEIGHT)]
             items.append(Item(entry.id, [*entry.questions, *entry.keywords], context))
         self.index = Index(items, knowledge.normalizer, weights)
+        # What the articles do not cover, scored on the entries' scale (their IDF).
+        self.outside_topics = list(knowledge.outside.values())
+        self.outside = Index(
+            [Item(t.id, t.questions) for t in self.outside_topics],
+            knowledge.normalizer,
+            weights,
+            idf=self.index.idf,
+        )
         # Typos are corrected on whole words, before stemming mangles them ("mnay" -> "many").
         self.known_words = frozenset(w for t in self._texts() for w in words(t))
         self.known_stems = frozenset(stem(w) for w in self.known_words)
-        self.vocabulary: dict[str, list[str]] = defaultdict(list)
-        for w in sorted(self.known_words):
-            if len(w) >= 4 and w.isalpha():
-                self.vocabulary[w[0]].append(w)
         # Real words the FAQ lacks are not typos: "kids" must not become "kims".
         self.english = english_words()
+        # Misspelt words the FAQ lacks are corrected too ("univeristy"), so that they decline;
+        # only real words of the not-covered list, whose phrasings carry typos on purpose.
+        outside_words = {
+            w
+            for topic in self.outside_topics
+            for q in topic.questions
+            for w in words(q)
+            if w in self.english
+        }
+        self.vocabulary: dict[str, list[str]] = defaultdict(list)
+        for w in sorted(self.known_words | outside_words):
+            if len(w) >= 4 and w.isalpha():
+                self.vocabulary[w[0]].append(w)
         self._correct = lru_cache(maxsize=8192)(self._correct_uncached)
 
     def answer_for(self, entry: Entry) -> Result:
@@ -125,10 +145,30 @@ class Matcher:
             return Result(text, Status.SMALLTALK, reply=smalltalk.reply_for(intent), reason=intent)
         tokens = self.knowledge.normalizer.tokens(" ".join(corrected))
         scored = self.rank(" ".join(corrected), tokens)
-        if not scored:
-            return Result(text, Status.DECLINED, reason="off-topic")
-        unknown = [w for w in corrected if self._is_unknown(w)]
-        return self._decide(text, scored, set(tokens), unknown)
+        if scored:
+            unknown = [w for w in corrected if self._is_unknown(w)]
+            result = self._decide(text, scored, set(tokens), unknown)
+        else:
+            result = Result(text, Status.DECLINED, reason="off-topic")
+        return self._not_covered(result, " ".join(corrected), tokens)
+
+    def _not_covered(self, result: Result, text: str, tokens: list[str]) -> Result:
+        """A question closer to a topic the articles lack than to any entry is declined by
+        name: "how old is Kim?" must not get the nearest entry that mentions Kim."""
+        th = self.thresholds
+        top = next(iter(self.outside.rank(text, tokens, limit=1)), None)
+        if top is None or top.score < th.outside:
+            return result
+        if result.status is not Status.DECLINED and top.score < result.score + th.outside_margin:
+            return result
+        return Result(
+            result.question,
+            Status.DECLINED,
+            result.score,
+            candidates=result.candidates,
+            reason="not-covered",
+            about=self.outside_topics[top.item].about,
+        )
 
     def _decide(
         self, text: str, scored: list[tuple[Candidate, float]], tokens: set[str], unknown: list[str]

@@ -173,3 +173,22 @@ class Synonyms(Strict):
 
     synonyms: dict[Slug | str, list[Line]] = {}
     stopwords: list[Line] = []
+
+
+class OutsideTopic(Strict):
+    """Something people ask that the five articles do not answer ("how old is Kim Jong Un?").
+    A question closer to one of these than to any entry is declined by name, rather than
+    answered with the nearest entry, which would be a confident wrong answer."""
+
+    id: Slug
+    about: Line  # completes "My sources don't cover …"
+    questions: list[Line] = Field(min_length=2)
+
+    @field_validator("questions")
+    @classmethod
+    def _distinct_questions(cls, questions: list[str]) -> list[str]:
+        return Entry._distinct_questions(questions)
+
+
+class NotCoveredFile(Strict):
+    not_covered: list[OutsideTopic] = Field(min_length=1)

@@ -64,9 +64,10 @@ def declined_text(result: Result, knowledge: Knowledge) -> str:
         return "Please type a question, for example: how many people are in the prison camps?"
     if result.reason == "injection":
         return "I only answer questions about North Korea's human-rights record, from my sources."
+    what = result.about if result.reason == "not-covered" and result.about else "that"
     return (
-        "Sorry, my sources don't cover that. I answer questions about North Korea's human-rights "
-        f"record and the Trump–Kim summits. Topics: {topic_list(knowledge)}."
+        f"Sorry, my sources don't cover {what}. I answer questions about North Korea's "
+        f"human-rights record and the Trump–Kim summits. Topics: {topic_list(knowledge)}."
     )
 
 
@@ -131,4 +132,17 @@ def result_dict(result: Result, knowledge: Knowledge) -> dict[str, object]:
         ]
         if result.status is Status.SUGGEST
         else [],
+        "why": why_dict(result),
+    }
+
+
+def why_dict(result: Result) -> dict[str, object]:
+    """What decided, for maintainers reading `ask --json`: the rule, the best and runner-up
+    entries' scores, and the topic the articles lack when that declined it."""
+    ranked = [{"entry_id": c.entry.id, "score": round(c.score, 1)} for c in result.candidates[:2]]
+    return {
+        "reason": result.reason or str(result.status),
+        "best": ranked[0] if ranked else None,
+        "runner_up": ranked[1] if len(ranked) > 1 else None,
+        "not_covered": result.about or None,
     }

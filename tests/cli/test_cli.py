@@ -43,11 +43,20 @@ def test_ask_json_has_every_field() -> None:
         "score",
         "sources",
         "suggestions",
+        "why",
     }
     assert data["status"] == "answered" and "Heritage" in data["answer"]
+    assert data["why"]["best"]["entry_id"] == data["entry_id"]
     assert 0 <= data["score"] <= 100
     source = data["sources"][0]
     assert {"id", "outlet", "headline", "date", "url", "quote"} <= set(source)
+
+
+def test_ask_json_says_why_a_near_subject_question_was_declined() -> None:
+    data = json.loads(bot("ask", "--json", "how many nuclear weapons does north korea have").stdout)
+    assert data["status"] == "declined" and data["answer"] is None
+    assert data["why"]["reason"] == "not-covered"
+    assert "nuclear weapons" in data["why"]["not_covered"]
 
 
 def test_ask_json_stdin_answers_one_line_each_in_order() -> None:

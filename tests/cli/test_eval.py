@@ -1,8 +1,9 @@
 """The matcher on held-out questions: the figures that say whether a change to phrasings,
 synonyms or scoring made the bot better for the people who ask.
 
-`questions.yaml` and `holdout.yaml` were written from the articles by people who never saw
-the FAQ; they measure generalisation and must never be copied into it."""
+Every set was written from the articles by people who never saw the FAQ; they measure
+generalisation and must never be copied into it or into the not-covered list. `test.yaml` is
+frozen: only its totals are looked at, so its failure message leaves its questions out."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from bot.cli import evaluation
 from bot.engine.matcher import Matcher
 
 EVAL = ROOT / "tests" / "eval"
-# (answered right, declined right) each set must reach. The issue's target is 0.90 for both on
-# questions.yaml; these floors are what the matcher measurably reaches today (README), so that
-# any regression fails here. near-subject.yaml holds only questions to decline.
+# (answered right, declined right) each set must reach: what the matcher measurably reaches
+# today (README), so that any regression fails here. near-subject.yaml holds only questions to
+# decline.
 FLOORS = {
-    "questions.yaml": (0.89, 0.92),
-    "holdout.yaml": (0.88, 0.84),
-    "near-subject.yaml": (0.0, 0.48),
+    "questions.yaml": (0.87, 0.98),
+    "holdout.yaml": (0.86, 0.96),
+    "near-subject.yaml": (0.0, 0.79),
+    "dev.yaml": (0.80, 0.88),
+    "test.yaml": (0.81, 0.90),
 }
+FROZEN = {"test.yaml"}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
@@ -28,7 +32,7 @@ def test_eval_set_meets_its_floor(matcher: Matcher, name: str) -> None:
     cases = evaluation.load_cases(EVAL / name)
     report = evaluation.evaluate(matcher, cases)
     answered, declined = FLOORS[name]
-    summary = evaluation.format_report(report)
+    summary = evaluation.format_report(report, misses=name not in FROZEN)
     assert report.answered.rate >= answered, summary
     assert report.declined.rate >= declined, summary
 
@@ -47,10 +51,11 @@ def test_no_eval_question_was_pasted_into_the_faq(knowledge) -> None:
         return " ".join(evaluation.comparable(text).split())
 
     phrasings = {key(q) for e in knowledge.entries.values() for q in e.questions}
+    phrasings |= {key(q) for t in knowledge.outside.values() for q in t.questions}
     for name in FLOORS:
         pasted = [
             c.question
             for c in evaluation.load_cases(EVAL / name)
             if len(c.question.split()) >= 8 and key(c.question) in phrasings
         ]
-        assert not pasted, f"{name} questions copied into the FAQ: {pasted}"
+        assert not pasted, f"{name} questions copied into the FAQ or not-covered list: {pasted}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.engine import knowledge as kb
 from bot.engine.matcher import Candidate, Matcher, Status
 
 
@@ -150,3 +151,35 @@ def test_empty_question_is_declined_as_empty(matcher: Matcher) -> None:
 def test_html_in_a_question_is_just_text(matcher: Matcher) -> None:
     result = matcher.match("<b>how many</b> people are in the <i>prison camps</i>?")
     assert result.status is Status.ANSWERED and "120,000" in result.entry.answer
+
+
+# -- what the articles do not cover ----------------------------------------------------------------
+NOT_COVERED = """\
+not_covered:
+  - id: kim-age
+    about: "how old Kim Jong Un is"
+    questions:
+      - "How old is Kim Jong Un?"
+      - "kim jong un age"
+      - "What year was Kim born?"
+"""
+
+
+def test_a_question_closer_to_what_the_articles_lack_is_declined_by_name(minimal_knowledge):
+    root = minimal_knowledge()
+    (root / "not-covered.yaml").write_text(NOT_COVERED, encoding="utf-8")
+    matcher = Matcher(kb.load(root))
+    declined = matcher.match("how old is kim jong un now?")
+    assert declined.status is Status.DECLINED and declined.reason == "not-covered"
+    assert declined.about == "how old Kim Jong Un is"
+    assert "120,000" in answer_of(matcher, "how many people are held in the prison camps?")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how many nuclear weapons does north korea have", "who is kim jong un's wife"],
+)
+def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.status is Status.DECLINED and result.entry is None
+    assert result.about, "a topic of knowledge/not-covered.yaml should name what is missing"

@@ -208,3 +208,37 @@ def test_the_articles_are_kept_unchanged() -> None:
     for source in kb.load(ROOT / "knowledge").sources.values():
         ours = (ROOT / "knowledge" / "sources" / source.file).read_bytes()
         assert ours == (seeds / source.file).read_bytes(), source.file
+
+
+@pytest.mark.parametrize(
+    ("listed", "complaint"),
+    [
+        (
+            'not_covered:\n  - id: kim-age\n    about: "how old Kim is"\n    questions:\n'
+            '      - "How old is Kim?"\n      - "kwanliso numbers"\n',
+            "'kwanliso numbers' is a phrasing of entry camps-how-many",
+        ),
+        (
+            'not_covered:\n  - id: kim-age\n    about: "how old Kim is"\n    questions:\n'
+            '      - "How old is Kim?"\n      - "kim age"\n    answer: "no"\n',
+            "unknown field 'not_covered[0].answer'",
+        ),
+        (
+            'not_covered:\n  - id: kim-age\n    about: "how old Kim is"\n    questions:\n'
+            '      - "How old is Kim?"\n',
+            "questions: List should have at least 2 items",
+        ),
+    ],
+)
+def test_a_broken_not_covered_list_is_reported(minimal_knowledge, listed: str, complaint: str):
+    root = minimal_knowledge()
+    (root / "not-covered.yaml").write_text(listed, encoding="utf-8")
+    with pytest.raises(kb.KnowledgeError) as caught:
+        kb.load(root)
+    problems = [str(p) for p in caught.value.problems]
+    assert any("not-covered.yaml:" in p and complaint in p for p in problems), problems
+
+
+def test_the_not_covered_list_is_loaded(knowledge) -> None:
+    assert len(knowledge.outside) >= 50
+    assert all(topic.about and len(topic.questions) >= 2 for topic in knowledge.outside.values())

@@ -48,7 +48,7 @@ def test_vote_is_stored_and_buttons_are_retired(api, bot) -> None:
 
 
 def test_close_candidates_come_as_buttons_and_a_press_answers(api, bot) -> None:
-    sent = ask(api, "sanctions", 13)
+    sent = ask(api, "summit", 13)
     assert "did you mean" in sent["text"].lower()
     rows = sent["reply_markup"]["inline_keyboard"]
     assert 2 <= len(rows) <= 3
@@ -64,6 +64,14 @@ def test_off_subject_is_declined_with_the_topics(api, bot) -> None:
     assert "sources don" in sent["text"] and not answered(sent)
     topics = [b["callback_data"] for b in buttons(sent)]
     assert "t:camps" in topics and "t:sanctions" in topics
+    bot.wait_log("status=declined")
+
+
+def test_a_near_subject_question_is_declined_by_name(api, bot) -> None:
+    """Kim's age is not in the articles: the bot says so, rather than answer with an entry
+    that merely mentions Kim."""
+    sent = ask(api, "How old is Kim Jong Un?", 24)
+    assert "sources don&#x27;t cover how old Kim Jong Un is" in sent["text"] and not answered(sent)
     bot.wait_log("status=declined")
 
 
