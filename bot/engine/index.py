@@ -60,8 +60,13 @@ class Index:
         normalizer: Normalizer,
         weights: Weights | None = None,
         idf: dict[str, float] | None = None,
+        *,
+        fuzzy_everywhere: bool = True,
     ) -> None:
         self.normalizer = normalizer
+        # False: token_set_ratio only for the items whose words the question shares (a
+        # shortlist), not every phrasing; for a second index that only has to beat the first.
+        self.fuzzy_everywhere = fuzzy_everywhere
         self.weights = weights or Weights()
         self.size = len(items)
         self.names = [item.name for item in items]
@@ -134,11 +139,18 @@ class Index:
         query = " ".join(tokens)
         full = self.normalizer.text(text)
         similarity: dict[int, float] = defaultdict(float)
-        for _, score, pos in process.extract(
-            query, self.phrasings, scorer=fuzz.token_set_ratio, processor=None, limit=limit * 8
-        ):
-            index = self.owners[pos]
-            similarity[index] = max(similarity[index], score)
+        if self.fuzzy_everywhere:
+            found = process.extract(
+                query, self.phrasings, scorer=fuzz.token_set_ratio, processor=None, limit=limit * 8
+            )
+            for _, score, pos in found:
+                index = self.owners[pos]
+                similarity[index] = max(similarity[index], score)
+        else:
+            for index in shortlist:
+                for pos in self.item_phrasings[index]:
+                    score = fuzz.token_set_ratio(query, self.phrasings[pos])
+                    similarity[index] = max(similarity[index], score)
         query_set = set(known)
         scored = []
         for index in set(shortlist) | set(similarity):

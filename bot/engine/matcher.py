@@ -106,6 +106,7 @@ class Matcher:
             knowledge.normalizer,
             weights,
             idf=self.index.idf,
+            fuzzy_everywhere=False,
         )
         # Typos are corrected on whole words, before stemming mangles them ("mnay" -> "many").
         self.known_words = frozenset(w for t in self._texts() for w in words(t))
