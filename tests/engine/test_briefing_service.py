@@ -103,28 +103,7 @@ def test_faq_text_is_escaped(minimal_knowledge) -> None:
     assert 'Camps <b>& "gulags"</b>' in text
 
 
-def test_a_quote_marked_as_attribution_is_no_fact(minimal_knowledge) -> None:
-    faq = textwrap.dedent(
-        """\
-        topic: {id: camps, title: Political prison camps, summary: The kwan-li-so and more.}
-        entries:
-          - id: camps-how-many
-            questions:
-              - How many people are held?
-            answer: Amnesty International USA's Bencosme wrote that up to 120,000 are held.
-            citations:
-              - source: time
-                quote: "Up to 120,000 people remain in detention"
-              - source: time
-                quote: "Bencosme is advocacy manager"
-                attribution: true
-        """
-    )
-    facts = b.topic_facts(kb.load(minimal_knowledge(faq)))["camps"]
-    assert [f.quote for f in facts] == ["Up to 120,000 people remain in detention"]
-
-
-def test_a_quote_inside_a_longer_one_is_not_a_second_fact(minimal_knowledge) -> None:
+def test_a_quote_inside_a_longer_one_or_an_attribution_is_no_fact(minimal_knowledge) -> None:
     faq = textwrap.dedent(
         """\
         topic: {id: camps, title: Political prison camps, summary: The kwan-li-so and more.}
@@ -144,6 +123,9 @@ def test_a_quote_inside_a_longer_one_is_not_a_second_fact(minimal_knowledge) -> 
             citations:
               - source: time
                 quote: "Up to 120,000 people remain in detention"
+              - source: time
+                quote: "Bencosme is advocacy manager"
+                attribution: true  # says who wrote, not what: no fact for a briefing
         """
     )
     facts = b.topic_facts(kb.load(minimal_knowledge(faq)))["camps"]
