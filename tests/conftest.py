@@ -52,8 +52,8 @@ entries:
       - How many people are held in the political prison camps?
       - kwanliso numbers
     answer: >-
-      As of February 2019, Amnesty International USA wrote that up to 120,000 people were held
-      in four known political prison camps.
+      After the February 2019 Hanoi summit, Amnesty International USA's Bencosme wrote that up
+      to 120,000 people were held in four known political prison camps.
     citations:
       - source: time
         quote: "Up to 120,000 people remain in detention in four known political prison camps"
@@ -61,8 +61,8 @@ entries:
     questions:
       - Does North Korea admit the camps exist?
     answer: >-
-      Amnesty International USA wrote in February 2019 that the North Korean government
-      continues to deny that the camps exist.
+      Amnesty International USA's Bencosme wrote in about February 2019 that the North Korean
+      government continues to deny that the camps exist.
     citations:
       - source: time
         quote: "The North Korean government, however, continues to deny that they exist."

@@ -31,16 +31,15 @@ def as_markdown(knowledge: Knowledge) -> str:
     out.append("Every answer rests on the quoted passages of these articles:")
     out.append("")
     for s in knowledge.sources.values():
-        out.append(
-            f"- **{s.id}**: {s.outlet}, [{render.headline(s)}]({s.url}), {render.human_date(s)}"
-        )
+        out.append(f"- **{s.id}**: [{render.source_line(s)}]({s.url})")
     for topic in knowledge.topics.values():
         out += ["", f"## {topic.title}", "", topic.summary]
         for entry in knowledge.topic_entries(topic.id):
             out += ["", f"### {entry.questions[0]}", "", entry.answer, ""]
             for cited in render.citations(entry, knowledge):
+                source = cited.source
                 out.append(
-                    f"> “{cited.quote}” — {cited.source.outlet}, {render.human_date(cited.source)}"
+                    f"> “{cited.quote}” — {render.credit(source)}, {render.human_date(source)}"
                 )
                 out.append(">")
             out.pop()

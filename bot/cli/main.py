@@ -35,8 +35,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     knowledge = _load_or_report(args.dir or args.knowledge)
     if knowledge is None:
         return 1
+    for review in knowledge.reviews:
+        print(review, file=sys.stderr)
     print(knowledge.summary())
-    print("OK")
+    print("OK" if not knowledge.reviews else f"OK, with {len(knowledge.reviews)} to review")
     return 0
 
 

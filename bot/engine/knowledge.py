@@ -23,6 +23,7 @@ from bot.engine.models import (
     SourceRegistry,
     Synonyms,
     Topic,
+    present_tense_titles,
 )
 from bot.engine.normalize import Normalizer
 from bot.text import fold
@@ -64,6 +65,8 @@ class Knowledge:
     synonyms: Synonyms
     normalizer: Normalizer
     places: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    # Wording a maintainer should look at again; unlike problems, these do not stop a load.
+    reviews: tuple[Problem, ...] = ()
     outside: dict[str, OutsideTopic] = field(default_factory=dict)  # what the articles lack
 
     def topic_entries(self, topic_id: str) -> list[Entry]:
@@ -183,6 +186,7 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
     topics: dict[str, Topic] = {}
     entries: dict[str, Entry] = {}
     places: dict[str, tuple[Path, int]] = {}
+    reviews: list[Problem] = []
     faq_files = sorted((root / "faq").glob("*.yaml"))
     if not faq_files:
         problems.append(Problem(root / "faq", 1, "no FAQ files (*.yaml)"))
@@ -190,7 +194,7 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
         doc = _read(path, problems)
         if doc is None:
             continue
-        faq = _validate(FaqFile, doc, problems, context={"source_texts": texts})
+        faq = _validate(FaqFile, doc, problems, context={"source_texts": texts, "sources": sources})
         if faq is None:
             continue
         if faq.topic.id in topics:
@@ -217,6 +221,16 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
                 continue
             entries[entry.id] = entry
             places[entry.id] = (path, line)
+            reviews += [
+                Problem(
+                    path,
+                    doc.line_of(("entries", i, "answer")),
+                    f"review: job title in the present tense: {title!r}; the articles date "
+                    "from 2018-19, so say 'then' or use the past tense",
+                    entry.id,
+                )
+                for title in present_tense_titles(entry.answer)
+            ]
 
     for entry in entries.values():
         path, line = places[entry.id]
@@ -229,7 +243,9 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
     outside = _load_outside(root / "not-covered.yaml", entries, normalizer, problems)
     if problems:
         raise KnowledgeError(problems)
-    return Knowledge(root, sources, topics, entries, synonyms, normalizer, places, outside)
+    return Knowledge(
+        root, sources, topics, entries, synonyms, normalizer, places, tuple(reviews), outside
+    )
 
 
 def _load_outside(

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 from bot.text import fold
 
 ANSWER_LIMIT = 700
+QUOTE_MIN_WORDS = 6  # about a clause: fewer words rarely carry a claim on their own
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 _MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\*\*|__|\[[^\]]+\]\(")
@@ -33,20 +34,34 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
+    """What is known of one article, no surer than the evidence: a field the text does not
+    show is left empty (None), and one the evidence only points to is listed in `inferred`.
+    The outlet (where it was published) and the author's affiliation (who wrote it) are kept
+    apart, so that an op-ed never reads as the outlet's or the organisation's own statement."""
+
     id: Slug
     file: str
     outlet: str
-    headline: str
-    author: str | None = None
+    republished_by: str | None = None
+    headline: str | None = None  # None: the headline is unknown (not in the text)
+    standfirst: str | None = None
+    author: str | None = None  # None: no byline in the text and none determined
+    affiliation: str | None = None  # the author's employer when the piece was written
     date: dt.date
     url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")]
-    inferred: list[Literal["author", "date", "headline"]] = []
+    inferred: list[Literal["author", "affiliation", "date", "headline"]] = []
 
-    def shows(self, name: str) -> str:
-        """A field as users may see it: an inferred one says so."""
-        value = getattr(self, name)
-        value = value.isoformat() if isinstance(value, dt.date) else value
-        return f"{value} (inferred)" if name in self.inferred else str(value)
+    @model_validator(mode="after")
+    def _inferred_fields_have_values(self) -> Source:
+        empty = [name for name in self.inferred if getattr(self, name) is None]
+        if empty:
+            raise ValueError(
+                f"source {self.id!r}: {', '.join(empty)} listed as inferred but empty; "
+                "an unknown field is left out, not inferred"
+            )
+        if self.headline is None and self.standfirst is None:
+            raise ValueError(f"source {self.id!r} needs a headline or, if unknown, its standfirst")
+        return self
 
 
 class SourceRegistry(Strict):
@@ -71,6 +86,8 @@ def closest_passage(quote: str, text: str) -> str:
 class Citation(Strict):
     source: Slug
     quote: Annotated[str, StringConstraints(strip_whitespace=True, min_length=12)]
+    # A short quote that only says who said something ("Enos ... told me"), not what.
+    attribution: bool = False
 
     @field_validator("source")
     @classmethod
@@ -95,6 +112,69 @@ class Citation(Strict):
             )
         return quote
 
+    @model_validator(mode="after")
+    def _quote_carries_a_claim(self) -> Citation:
+        """A fragment ("his father told us") proves nothing to a reader who opens it."""
+        words = len(self.quote.split())
+        if words < QUOTE_MIN_WORDS and not self.attribution:
+            raise ValueError(
+                f"quote {self.quote!r} is {words} words: cite the sentence that carries the "
+                "claim, or mark the citation `attribution: true` if it only says who said it"
+            )
+        return self
+
+
+_MONTH_YEAR = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November"
+    r"|December) \d{4}\b"
+)
+# What makes a month honest for a source dated by inference: a hedge or a day before it
+# (a day means a confirmed date of another source), or an event after it that the text shows.
+_HEDGED_BEFORE = re.compile(r"(?:\b(?:about|around|approximately|circa|roughly)|\d) $")
+_EVENT_AFTER = re.compile(r"^ (?:\w+ )?summit\b")
+
+
+def unhedged_months(answer: str, months: set[str]) -> list[str]:
+    """Each mention of one of `months` ("February 2019") stated as a plain date."""
+    found = []
+    for match in _MONTH_YEAR.finditer(answer):
+        if match.group() not in months:
+            continue
+        if _HEDGED_BEFORE.search(answer[: match.start()]):
+            continue
+        if _EVENT_AFTER.match(answer[match.end() :]):
+            continue
+        found.append(match.group())
+    return found
+
+
+_TITLE = (
+    r"(?:director|manager|ambassador|envoy|rapporteur|expert|adviser|advisor|officer"
+    r"|spokesperson|commissioner|secretary|chair)\b"
+)
+_WORDS = r"(?:[\w’'.-]+\s+){0,5}?"
+_PRESENT_TITLES = [
+    # "Singh is associate international justice director"
+    re.compile(rf"\b(?:is|are)\s+(?:an?\s+|the\s+)?{_WORDS}{_TITLE}", re.IGNORECASE),
+    # "Olivia Enos, a North Korea expert at ..."; "Quintana, the UN expert on ..."
+    re.compile(rf",\s+(?:an?|the)\s+{_WORDS}{_TITLE}", re.IGNORECASE),
+    # "Trump's ambassador to the UN"
+    re.compile(rf"[’']s\s+{_WORDS}{_TITLE}\s+(?:to|for|at|on|of)\b", re.IGNORECASE),
+]
+_PAST = re.compile(r"\b(?:then|former|formerly|at the time|was|were|had been)\b", re.IGNORECASE)
+
+
+def present_tense_titles(answer: str) -> list[str]:
+    """Job titles stated as if still held. The articles date from 2018-19: a title is true of
+    then, and an answer read years later should say "then" (or use the past tense)."""
+    found = []
+    for pattern in _PRESENT_TITLES:
+        for match in pattern.finditer(answer):
+            clause = max(answer.rfind(mark, 0, match.start()) for mark in ",;.:(")
+            if not _PAST.search(answer[clause + 1 : match.end()]):
+                found.append(match.group().lstrip(", "))
+    return found
+
 
 class Entry(Strict):
     id: Slug
@@ -110,6 +190,28 @@ class Entry(Strict):
         """The prefix lets a maintainer find an entry's file from its id alone."""
         if self.topic and not self.id.startswith(f"{self.topic}-"):
             raise ValueError(f"entry id {self.id!r} must start with its topic id '{self.topic}-'")
+        return self
+
+    @model_validator(mode="after")
+    def _inferred_dates_are_hedged(self, info: ValidationInfo) -> Entry:
+        """A month a source is only inferred to date from must not read as a known date."""
+        sources: dict[str, Source] | None = (info.context or {}).get("sources")
+        if not sources:
+            return self
+        inferred = {
+            c.source: sources[c.source]
+            for c in self.citations
+            if c.source in sources and "date" in sources[c.source].inferred
+        }
+        months = {f"{s.date:%B %Y}": s.id for s in inferred.values()}
+        found = unhedged_months(self.answer, set(months))
+        if found:
+            month = found[0]
+            raise ValueError(
+                f"answer says {month!r} as a date, but the date of source {months[month]!r} is "
+                f"only inferred: write 'about {month}', or frame it by what the text shows "
+                f"('after the {month} ... summit')"
+            )
         return self
 
     @field_validator("questions", mode="before")

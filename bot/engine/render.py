@@ -32,8 +32,56 @@ def human_date(source: Source) -> str:
     return f"{date.day} {date:%B %Y}"
 
 
-def headline(source: Source) -> str:
-    return f"{source.headline} (standfirst)" if "headline" in source.inferred else source.headline
+def _marked(source: Source, name: str, value: str) -> str:
+    return f"{value} (inferred)" if name in source.inferred else value
+
+
+def title(source: Source) -> str:
+    """The headline in quotation marks; when the text does not show it, the standfirst,
+    labelled as such, never passed off as a headline."""
+    if source.headline is not None:
+        return _marked(source, "headline", f"\u201c{source.headline}\u201d")
+    return f"standfirst \u201c{source.standfirst}\u201d (headline unknown)"
+
+
+def outlet(source: Source) -> str:
+    """Where the piece appeared: 'Just Security, republished by Human Rights Watch'."""
+    if source.republished_by:
+        return f"{source.outlet}, republished by {source.republished_by}"
+    return source.outlet
+
+
+def byline(source: Source) -> str:
+    """Who wrote it and where they worked, each as sure as the evidence: 'by Bencosme
+    (Amnesty International USA)', 'by Alex Ward (inferred)', 'no byline (...)'."""
+    affiliation = source.affiliation
+    if affiliation == source.outlet and source.author:
+        affiliation = None  # "Human Rights Watch, by Phil Robertson (Human Rights Watch)"
+    if source.author is None:
+        if affiliation is None:
+            return "no byline"
+        guess = "inferred" if "affiliation" in source.inferred else "known"
+        return f"no byline (author {guess} to be {affiliation} staff)"
+    line = f"by {_marked(source, 'author', source.author)}"
+    return f"{line} ({_marked(source, 'affiliation', affiliation)})" if affiliation else line
+
+
+def credit(source: Source) -> str:
+    """A short attribution for one quote: the outlet, and the author with their affiliation
+    when the text confirms them (an inferred author or affiliation is left out here; the
+    full source line shows it, marked)."""
+    line = outlet(source)
+    if source.author is None or "author" in source.inferred:
+        return line
+    line += f", by {source.author}"
+    affiliation = source.affiliation
+    if affiliation and affiliation != source.outlet and "affiliation" not in source.inferred:
+        line += f" ({affiliation})"
+    return line
+
+
+def source_line(source: Source) -> str:
+    return f"{outlet(source)}, {title(source)}, {byline(source)}, {human_date(source)}"
 
 
 def topic_list(knowledge: Knowledge) -> str:
@@ -46,7 +94,7 @@ def plain(result: Result, knowledge: Knowledge) -> str:
         lines = [result.entry.answer, "", "Sources:"]
         for n, cited in enumerate(citations(result.entry, knowledge), 1):
             s = cited.source
-            lines.append(f"  [{n}] {s.outlet}, \u201c{headline(s)}\u201d, {human_date(s)}")
+            lines.append(f"  [{n}] {source_line(s)}")
             lines.append(f"      {s.url}")
             lines.append(f"      \u201c{cited.quote}\u201d")
         return "\n".join(lines)
@@ -73,10 +121,9 @@ def declined_text(result: Result, knowledge: Knowledge) -> str:
 
 # -- Telegram HTML -------------------------------------------------------------------------------
 def source_line_html(source: Source) -> str:
-    return (
-        f'<a href="{escape(source.url)}">{escape(source.outlet)}</a>, '
-        f"\u201c{escape(headline(source))}\u201d, {escape(human_date(source))}"
-    )
+    """The source line with the outlet's name as the link."""
+    link = f'<a href="{escape(source.url)}">{escape(source.outlet)}</a>'
+    return link + escape(source_line(source).removeprefix(source.outlet))
 
 
 def answer_html(entry: Entry, knowledge: Knowledge, *, quotes: bool = True) -> str:
@@ -106,7 +153,11 @@ def source_dict(cited: Cited) -> dict[str, object]:
     return {
         "id": s.id,
         "outlet": s.outlet,
+        "republished_by": s.republished_by,
         "headline": s.headline,
+        "standfirst": s.standfirst,
+        "author": s.author,
+        "affiliation": s.affiliation,
         "date": s.date.isoformat(),
         "url": s.url,
         "quote": cited.quote,

@@ -9,8 +9,8 @@ from rapidfuzz import fuzz, process
 
 ABOUT = (
     "I answer questions about North Korea's human-rights record and the Trump–Kim summits, "
-    "from five articles by Vox, Human Rights Watch, Just Security, TIME/Amnesty International USA "
-    "and HuffPost. Every answer names its source and quotes it."
+    "from five articles published by Vox, Human Rights Watch, Just Security, TIME and HuffPost. "
+    "Every answer names its source and quotes it."
 )
 
 # intent -> (phrasings, reply)

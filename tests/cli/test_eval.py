@@ -18,11 +18,11 @@ EVAL = ROOT / "tests" / "eval"
 # today (README), so that any regression fails here. near-subject.yaml holds only questions to
 # decline.
 FLOORS = {
-    "questions.yaml": (0.87, 0.98),
+    "questions.yaml": (0.86, 0.98),
     "holdout.yaml": (0.86, 0.96),
     "near-subject.yaml": (0.0, 0.79),
-    "dev.yaml": (0.80, 0.88),
-    "test.yaml": (0.81, 0.90),
+    "dev.yaml": (0.81, 0.88),
+    "test.yaml": (0.79, 0.91),
 }
 FROZEN = {"test.yaml"}
 

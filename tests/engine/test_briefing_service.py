@@ -10,6 +10,7 @@ from botapi import parse_html
 
 from bot.engine import briefings as b
 from bot.engine import knowledge as kb
+from bot.engine import render
 from bot.storage import SQLiteStore, Store, Subscription
 from bot.text import fold
 
@@ -53,7 +54,7 @@ def test_a_briefing_has_a_title_three_to_six_attributed_facts_and_links(
         assert text.count("\n• “") == len(briefing.facts)
         for fact in briefing.facts:
             assert fact.quote in text
-            assert f"— {fact.source.outlet}, " in text
+            assert f"— {render.credit(fact.source)}, " in text
         links = {e["url"] for e in entities if e["type"] == "text_link"}
         assert links == {s.url for s in briefing.sources}
 
@@ -63,9 +64,9 @@ def test_inferred_dates_say_about(knowledge: kb.Knowledge) -> None:
     text = b.briefing_text(briefing)
     for fact in briefing.facts:
         if "date" in fact.source.inferred:
-            assert f"— {fact.source.outlet}, about " in text
+            assert f"— {render.credit(fact.source)}, about " in text
         else:
-            assert f"— {fact.source.outlet}, {fact.source.date.day} " in text
+            assert f"— {render.credit(fact.source)}, {fact.source.date.day} " in text
 
 
 def test_the_terminal_preview_has_the_same_facts(knowledge: kb.Knowledge) -> None:
@@ -102,7 +103,7 @@ def test_faq_text_is_escaped(minimal_knowledge) -> None:
     assert 'Camps <b>& "gulags"</b>' in text
 
 
-def test_a_quote_inside_a_longer_one_is_not_a_second_fact(minimal_knowledge) -> None:
+def test_a_quote_inside_a_longer_one_or_an_attribution_is_no_fact(minimal_knowledge) -> None:
     faq = textwrap.dedent(
         """\
         topic: {id: camps, title: Political prison camps, summary: The kwan-li-so and more.}
@@ -122,6 +123,9 @@ def test_a_quote_inside_a_longer_one_is_not_a_second_fact(minimal_knowledge) -> 
             citations:
               - source: time
                 quote: "Up to 120,000 people remain in detention"
+              - source: time
+                quote: "Bencosme is advocacy manager"
+                attribution: true  # says who wrote, not what: no fact for a briefing
         """
     )
     facts = b.topic_facts(kb.load(minimal_knowledge(faq)))["camps"]

@@ -58,8 +58,9 @@ BROKEN = {
     ),
     "missing answer": (
         MINIMAL_FAQ.replace(
-            "    answer: >-\n      Amnesty International USA wrote in February 2019 that the"
-            " North Korean government\n      continues to deny that the camps exist.\n",
+            "    answer: >-\n      Amnesty International USA's Bencosme wrote in about February"
+            " 2019 that the North Korean\n      government continues to deny that the camps"
+            " exist.\n",
             "",
         ),
         "missing field 'answer'",
@@ -105,6 +106,27 @@ BROKEN = {
         MINIMAL_FAQ.replace("continues to deny", "<b>continues</b> to deny"),
         "plain text",
         "camps-denial",
+    ),
+    "quote too short to carry a claim": (
+        MINIMAL_FAQ.replace(
+            'quote: "The North Korean government, however, continues to deny that they exist."',
+            'quote: "deny that they exist."',
+        ),
+        "quote 'deny that they exist.' is 4 words: cite the sentence",
+        "camps-denial",
+    ),
+    "inferred date stated as a plain month": (
+        MINIMAL_FAQ.replace("wrote in about February 2019 that", "wrote in February 2019 that"),
+        "answer says 'February 2019' as a date, but the date of source 'time' is only inferred",
+        "camps-denial",
+    ),
+    "inferred date stated as 'as of' a month": (
+        MINIMAL_FAQ.replace(
+            "After the February 2019 Hanoi summit, Amnesty International USA's Bencosme wrote",
+            "As of February 2019, Amnesty International USA wrote",
+        ),
+        "answer says 'February 2019' as a date",
+        "camps-how-many",
     ),
     "unknown related entry": (
         MINIMAL_FAQ.replace(
@@ -242,3 +264,112 @@ def test_a_broken_not_covered_list_is_reported(minimal_knowledge, listed: str, c
 def test_the_not_covered_list_is_loaded(knowledge) -> None:
     assert len(knowledge.outside) >= 50
     assert all(topic.about and len(topic.questions) >= 2 for topic in knowledge.outside.values())
+
+
+def test_a_short_quote_marked_as_attribution_is_accepted(minimal_knowledge) -> None:
+    faq = MINIMAL_FAQ.replace(
+        'quote: "The North Korean government, however, continues to deny that they exist."',
+        'quote: "deny that they exist."\n        attribution: true',
+    )
+    knowledge = kb.load(minimal_knowledge(faq))
+    assert knowledge.entries["camps-denial"].citations[0].attribution
+
+
+@pytest.mark.parametrize(
+    "hedged",
+    [
+        "wrote in about February 2019 that",
+        "wrote after the February 2019 Hanoi summit that",
+        "wrote around the February 2019 summit that",
+    ],
+)
+def test_an_inferred_month_with_a_hedge_or_an_event_is_accepted(
+    minimal_knowledge, hedged: str
+) -> None:
+    faq = MINIMAL_FAQ.replace("wrote in about February 2019 that", hedged)
+    assert kb.load(minimal_knowledge(faq))
+
+
+def test_a_confirmed_date_with_its_day_is_accepted(minimal_knowledge) -> None:
+    """A day before the month ("28 February 2019") states a date the registry confirms."""
+    faq = MINIMAL_FAQ.replace(
+        '      - source: time\n        quote: "The North Korean',
+        '      - source: hrw\n        quote: "keeping over 100,000 of his fellow citizens"\n'
+        '      - source: time\n        quote: "The North Korean',
+    ).replace("wrote in about February 2019 that", "wrote on 28 February 2019 that")
+    assert kb.load(minimal_knowledge(faq))
+
+
+PRESENT_TITLES = {
+    "Param-Preet Singh is associate international justice director at Human Rights Watch": (
+        "Param-Preet Singh was then associate international justice director at Human Rights Watch"
+    ),
+    "Olivia Enos, a North Korea expert at the Heritage Foundation, said so": (
+        "Olivia Enos, then a North Korea expert at the Heritage Foundation, said so"
+    ),
+    "Trump's ambassador to the UN, Nikki Haley, said so": (
+        "Nikki Haley, then Trump's ambassador to the UN, said so"
+    ),
+}
+
+
+@pytest.mark.parametrize("present", sorted(PRESENT_TITLES))
+def test_present_tense_job_titles_are_flagged_for_review_not_refused(
+    minimal_knowledge, present: str
+) -> None:
+    def answer(text: str) -> str:
+        return MINIMAL_FAQ.replace(
+            "      Amnesty International USA's Bencosme wrote in about February 2019",
+            f"      {text}. Amnesty International USA's Bencosme wrote in about February 2019",
+        )
+
+    flagged = kb.load(minimal_knowledge(answer(present)))  # it loads: a review is no error
+    (review,) = [str(r) for r in flagged.reviews]
+    assert "faq/camps.yaml:" in review and "entry camps-denial: review: job title" in review
+    line = int(review.split(":")[1])
+    text = (minimal_knowledge(answer(present)) / "faq" / "camps.yaml").read_text()
+    assert text.splitlines()[line - 1].strip() == "answer: >-"
+    assert kb.load(minimal_knowledge(answer(PRESENT_TITLES[present]))).reviews == ()
+
+
+def test_cli_prints_reviews_and_still_passes(minimal_knowledge) -> None:
+    root = minimal_knowledge(
+        MINIMAL_FAQ.replace(
+            "      Amnesty International USA's Bencosme wrote in about February 2019",
+            "      Bencosme is advocacy manager for Asia Pacific. Amnesty International USA's"
+            " Bencosme wrote in about February 2019",
+        )
+    )
+    run = validate(str(root))
+    assert run.returncode == 0, run.stderr
+    assert "review: job title in the present tense: 'is advocacy manager'" in run.stderr
+    assert "OK, with 1 to review" in run.stdout
+
+
+def test_the_real_knowledge_has_nothing_to_review() -> None:
+    assert kb.load(ROOT / "knowledge").reviews == ()
+
+
+def write_sources(root: Path, old: str, new: str) -> None:
+    path = root / "sources.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_an_unknown_field_cannot_be_listed_as_inferred(minimal_knowledge) -> None:
+    root = minimal_knowledge()
+    write_sources(root, "    inferred: [affiliation]", "    inferred: [affiliation, author]")
+    problems = problems_of(root)
+    assert any(
+        "sources.yaml:" in p and "'justsecurity': author listed as inferred but empty" in p
+        for p in problems
+    ), problems
+
+
+def test_a_source_needs_a_headline_or_its_standfirst(minimal_knowledge) -> None:
+    root = minimal_knowledge()
+    write_sources(root, '    standfirst: "The U.S. is treating', '    note: "The U.S. is treating')
+    write_sources(root, '    note: "The U.S.', '    # "The U.S.')
+    problems = problems_of(root)
+    assert any("'huffpost' needs a headline or, if unknown, its standfirst" in p for p in problems)

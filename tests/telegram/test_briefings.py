@@ -19,6 +19,7 @@ import pytest
 from conftest import ADMIN_ID, KNOWLEDGE, ROOT
 
 from bot.engine import knowledge as kb
+from bot.engine import render
 from bot.text import fold
 
 GROUP = -1001234500001
@@ -35,7 +36,7 @@ def sources() -> dict[str, str]:
     """Every article's text, folded, to check that what the bot says is in one of them."""
     knowledge = kb.load(KNOWLEDGE)
     return {
-        s.outlet: fold((KNOWLEDGE / "sources" / s.file).read_text(encoding="utf-8"))
+        render.credit(s): fold((KNOWLEDGE / "sources" / s.file).read_text(encoding="utf-8"))
         for s in knowledge.sources.values()
     }
 

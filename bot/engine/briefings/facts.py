@@ -58,7 +58,7 @@ def topic_facts(knowledge: Knowledge) -> dict[str, list[Fact]]:
             (entry.id, c.source, c.quote)
             for entry in knowledge.topic_entries(topic_id)
             for c in entry.citations
-            if c.source in knowledge.sources
+            if c.source in knowledge.sources and not c.attribution
         ]
         folded = [(source, fold(quote).casefold()) for _, source, quote in cited]
         facts: dict[str, Fact] = {}

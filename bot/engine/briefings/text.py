@@ -23,7 +23,7 @@ def _quoted(quote: str) -> str:
 
 
 def attribution(source: Source) -> str:
-    return f"{source.outlet}, {render.human_date(source)}"
+    return f"{render.credit(source)}, {render.human_date(source)}"
 
 
 def briefing_html(briefing: Briefing) -> str:
