@@ -15,7 +15,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.engine import render, smalltalk
@@ -285,6 +285,11 @@ async def on_error(update: object, context: Context) -> None:
             else "?"
         )
         log.info("cannot send to chat %s: %s", chat, error)
+        return
+    if isinstance(error, TelegramError):
+        # Telegram refused or did not answer: the reply may well have been delivered (a
+        # timeout), and an apology would meet the same fault. One line, no "Sorry".
+        log.warning("Telegram error while handling an update: %s: %s", type(error).__name__, error)
         return
     log.error("error while handling an update", exc_info=error)
     if (
