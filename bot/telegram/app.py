@@ -52,6 +52,7 @@ def build_application(settings: Settings, service: FaqService, store: Store) -> 
             Defaults(
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,  # the question may be deleted meanwhile
             )
         )
         .rate_limiter(DeliveryLimiter())

@@ -7,10 +7,11 @@ most the few updates it had in hand."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
-from conftest import ask
+from conftest import ask, buttons
 
 from bot.engine.matcher import Status
 
@@ -152,3 +153,40 @@ def test_kill_9_with_a_backlog_loses_at_most_what_the_bot_had_in_hand(api, bot_f
     answered = {c["chat_id"] for c in api.calls("sendMessage") if c.ok}
     lost = set(users) - answered
     assert len(lost) <= 32, f"{len(lost)} of {len(users)} questions lost on kill -9"
+
+
+def no_apology_nor_traceback(api, bot, chat_id: int) -> None:
+    time.sleep(1.0)
+    assert not [t for t in api.sent_texts(chat_id) if "Sorry" in t]
+    assert "Traceback" not in bot.log()
+
+
+def test_a_vote_on_a_deleted_answer_is_thanked_and_kept(api, bot):
+    sent = ask(api, "who is olivia enos", 51)
+    api.delete_message(51, sent.result["message_id"])
+    up = next(b for b in buttons(sent) if b["text"] == "👍")
+    api.callback_query(up["callback_data"], sent.result, user_id=51)
+    assert "Thanks" in api.wait_for("answerCallbackQuery")["text"]
+    api.wait_for("editMessageReplyMarkup", lambda c: c.status == 400)
+    no_apology_nor_traceback(api, bot, 51)
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    assert db.execute("SELECT vote FROM votes").fetchall() == [(1,)]
+
+
+def test_a_topic_button_pressed_too_late_for_telegram_still_opens_the_topic(api, bot):
+    menu = ask(api, "/topics", 52)
+    press = api.callback_query("t:camps", menu.result, user_id=52)
+    api.expire_query(press)
+    api.wait_for("answerCallbackQuery", lambda c: c.status == 400)
+    edit = api.wait_for("editMessageText", lambda c: c["chat_id"] == 52)
+    assert edit.ok and "Political prison camps" in edit.result["text"]
+    no_apology_nor_traceback(api, bot, 52)
+
+
+def test_a_group_question_deleted_before_the_reply_still_gets_it(api, bot):
+    question = api.message("/ask@nkrights_bot who is olivia enos", chat_id=GROUP, user_id=53)[
+        "message"
+    ]
+    api.delete_message(GROUP, question["message_id"])
+    reply = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
+    assert reply.ok and "Heritage" in reply.result["text"]
