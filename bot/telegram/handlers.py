@@ -200,7 +200,12 @@ async def on_callback(update: Update, context: Context) -> None:
     knowledge = service(context).knowledge
     kind, args = keyboards.parse(query.data or "")
     message = query.message if isinstance(query.message, Message) else None
-    if kind == keyboards.VOTE and len(args) == 2 and args[0] in knowledge.entries:
+    if (
+        kind == keyboards.VOTE
+        and len(args) == 2
+        and args[0] in knowledge.entries
+        and args[1] in ("+", "-")
+    ):
         store(context).record_vote(args[0], 1 if args[1] == "+" else -1)
         await _quietly(query.answer("Thanks for the feedback!"))
         if message:

@@ -83,6 +83,15 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 handling.cancel()
             await asyncio.sleep(0.1)
 
+    async def _run(self, coroutine: Awaitable[Any]) -> None:
+        """An update whose turn has come: it counts as in hand until it is done."""
+        self._settle(heads=1)
+        try:
+            async with self._running:
+                await self._handle(coroutine)
+        finally:
+            self._settle(heads=-1)
+
     async def _handle(self, coroutine: Awaitable[Any]) -> None:
         if self._dropping:
             self._dropped += 1
@@ -124,23 +133,13 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._settle(taken=-1)
         key = chat_key(update)
         if key is None:
-            self._settle(heads=1)
-            try:
-                async with self._running:
-                    await self._handle(coroutine)
-            finally:
-                self._settle(heads=-1)
+            await self._run(coroutine)
             return
         turn = self._turns.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with turn:  # asyncio.Lock wakes waiters first come, first served
-                self._settle(heads=1)
-                try:
-                    async with self._running:
-                        await self._handle(coroutine)
-                finally:
-                    self._settle(heads=-1)
+                await self._run(coroutine)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:

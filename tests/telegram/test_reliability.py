@@ -190,3 +190,20 @@ def test_a_group_question_deleted_before_the_reply_still_gets_it(api, bot):
     api.delete_message(GROUP, question["message_id"])
     reply = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
     assert reply.ok and "Heritage" in reply.result["text"]
+
+
+@pytest.mark.parametrize("command", ["/briefing", "/subscribe weekly mon 09:00", "/subscribe"])
+def test_a_4000_character_argument_gets_a_short_answer(api, bot, command):
+    reply = ask(api, f"{command} {'x' * 4000}", 54)
+    assert reply.ok and len(reply.result["text"]) < 1000
+    assert "x" * 300 not in reply.result["text"]  # quoted back shortened
+    no_apology_nor_traceback(api, bot, 54)
+
+
+def test_a_forged_vote_sign_is_not_counted(api, bot):
+    sent = ask(api, "who is olivia enos", 55)
+    entry = next(b for b in buttons(sent) if b["text"] == "👍")["callback_data"].split(":")[1]
+    api.callback_query(f"v:{entry}:x", sent.result, user_id=55)
+    assert "expired" in api.wait_for("answerCallbackQuery")["text"]
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    assert db.execute("SELECT vote FROM votes").fetchall() == []
