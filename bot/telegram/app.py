@@ -119,7 +119,7 @@ def run(settings: Settings, *, webhook: bool) -> None:
     if webhook:
         url = settings.webhook_url
         app.run_webhook(
-            listen="0.0.0.0",
+            listen=str(settings.webhook_listen),
             port=settings.port,
             url_path=urlparse(url).path.lstrip("/"),
             webhook_url=url,

@@ -2,16 +2,19 @@
 
 One chat's traffic never delays another chat's answer, each chat's replies keep their order,
 Telegram's limits hold over any sliding window (the server answers 429 the moment one is
-broken), a send that may have gone through is never repeated, and a killed process loses at
-most the few updates it had in hand."""
+broken), a send that may have gone through is never repeated, a killed process loses at most
+the few updates it had in hand, and a user's own action overtaking the bot (a deleted message,
+a button Telegram stopped waiting for, a huge argument) gets no traceback and no "Sorry"."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
 
+import httpx
 import pytest
 from conftest import ask, buttons
+from test_bot import free_port
 
 from bot.engine.matcher import Status
 
@@ -207,3 +210,26 @@ def test_a_forged_vote_sign_is_not_counted(api, bot):
     assert "expired" in api.wait_for("answerCallbackQuery")["text"]
     db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
     assert db.execute("SELECT vote FROM votes").fetchall() == []
+
+
+def test_the_webhook_listens_only_where_it_is_told(api, bot_factory):
+    port = free_port()
+    bot_factory(
+        "--webhook",
+        wait_for="setWebhook",
+        WEBHOOK_URL=f"http://127.0.0.2:{port}/telegram",
+        WEBHOOK_SECRET="s3cret-token",
+        PORT=str(port),
+        WEBHOOK_LISTEN="127.0.0.2",
+    )
+    for _ in range(50):  # the server starts right after setWebhook
+        try:
+            told = httpx.post(f"http://127.0.0.2:{port}/telegram", json={})
+            break
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    else:
+        raise AssertionError("the webhook server never listened on 127.0.0.2")
+    assert told.status_code == 403  # no secret
+    with pytest.raises(httpx.ConnectError):
+        httpx.post(f"http://127.0.0.1:{port}/telegram", json={})
