@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    IPvAnyAddress,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.engine.knowledge import DEFAULT_DIR
@@ -28,6 +36,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     port: int = Field(8080, ge=1, le=65535)
+    webhook_listen: IPvAnyAddress = Field(
+        IPv4Address("0.0.0.0"), description="address the webhook server binds"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     retention_days: int = Field(180, ge=1)
     reload_interval: float = Field(5.0, gt=0, description="seconds between checks of knowledge/")

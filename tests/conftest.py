@@ -69,6 +69,13 @@ entries:
 """
 
 
+# A hostile knowledge file ("billion laughs"): 342 bytes that expand to 9**9 strings once walked.
+BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{','.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
 @pytest.fixture
 def minimal_knowledge(tmp_path: Path) -> Callable[[str], Path]:
     """A knowledge dir with the real sources and one FAQ file of the test's choosing."""

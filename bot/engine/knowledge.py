@@ -30,6 +30,7 @@ from bot.text import fold
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "knowledge"
 NEAR_IDENTICAL = 95
+MAX_FAQ_BYTES = 1024 * 1024  # six times today's FAQ; validating it takes a few seconds
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,13 @@ def _entry_id(doc: yamlfile.YamlDoc, loc: tuple[Any, ...]) -> str | None:
     return None
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone since listed: _read reports it
+        return 0
+
+
 def _read(path: Path, problems: list[Problem]) -> yamlfile.YamlDoc | None:
     try:
         return yamlfile.load(path)
@@ -190,6 +198,18 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
     faq_files = sorted((root / "faq").glob("*.yaml"))
     if not faq_files:
         problems.append(Problem(root / "faq", 1, "no FAQ files (*.yaml)"))
+    sizes = [_size(path) for path in faq_files]  # a file over the limit is refused on its own
+    total = sum(size for size in sizes if size <= yamlfile.MAX_BYTES)
+    if total > MAX_FAQ_BYTES:  # checking near-identical phrasings grows with the square
+        problems.append(
+            Problem(
+                root / "faq",
+                1,
+                f"the FAQ files total {total // 1024} KB;"
+                f" at most {MAX_FAQ_BYTES // 1024} KB are loaded",
+            )
+        )
+        raise KnowledgeError(problems)
     for path in faq_files:
         doc = _read(path, problems)
         if doc is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 
 from bot.engine import knowledge as kb
 from bot.engine.matcher import Matcher, Result, Status
@@ -19,9 +20,19 @@ MISSES = ("off-topic", "unknown", "close", "not-covered")  # what the maintainer
 
 
 def fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
-    """Cheap change detection: names, sizes and mtimes of every file under knowledge/."""
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    return tuple((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    """Cheap change detection: names, sizes and mtimes of every file under knowledge/.
+
+    Editors create and delete temporary files while saving; one that vanishes between the
+    listing and its stat is simply not part of the picture."""
+    seen = []
+    for path in sorted(root.rglob("*")):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if S_ISREG(stat.st_mode):
+            seen.append((str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns))
+    return tuple(seen)
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,12 @@ class FaqService:
             return False
 
     def reload(self) -> ReloadOutcome:
-        current = fingerprint(self.knowledge_dir)
+        """Build the new version completely, then swap it in: safe to run in a thread while
+        the old version keeps answering."""
+        try:
+            current = fingerprint(self.knowledge_dir)
+        except OSError:  # a folder vanished mid-listing: look again at the next check
+            current = ()
         try:
             knowledge = kb.load(self.knowledge_dir)
         except kb.KnowledgeError as exc:

@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 
 Loc = tuple[str | int, ...]
+MAX_BYTES = 256 * 1024  # ten times the largest FAQ file; a bigger one is a mistake or an attack
+MAX_DEPTH = 16  # a FAQ file nests four levels deep
 
 
 class YamlSyntaxError(Exception):
@@ -49,13 +51,46 @@ def _index(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
             _index(item, child, lines)
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing what no FAQ needs and what makes a small file huge.
+
+    An alias repeats a whole subtree, so 342 bytes of nested aliases ("billion laughs") expand
+    to billions of values once walked; deep nesting exhausts the stack. Both are refused while
+    composing, before anything walks the document."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise YamlSyntaxError(
+                event.start_mark.line + 1,
+                "anchors and aliases (&name, *name) are not allowed: write the values out",
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise YamlSyntaxError(
+                    event.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load(path: Path) -> YamlDoc:
     """Parse one file with the safe loader; a syntax error carries its line."""
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        limit = MAX_BYTES // 1024
+        raise YamlSyntaxError(
+            1, f"file is {size // 1024} KB; a knowledge file may have at most {limit} KB"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlSyntaxError(1, f"not UTF-8 text ({exc.reason})") from exc
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

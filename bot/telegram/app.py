@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.storage import SQLiteStore, Store
 from bot.telegram import briefings, handlers, maintenance, subscriptions
 from bot.telegram.delivery import DeliveryLimiter
+from bot.telegram.updates import ChatOrderedProcessor, PolledOnlyWithRoom
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ COMMANDS = [
 def build_application(settings: Settings, service: FaqService, store: Store) -> Application:
     if settings.token is None:
         raise ValueError("a token is needed to build the Telegram application")
+    processor = ChatOrderedProcessor()
     app = (
         ApplicationBuilder()
         .token(settings.token)
@@ -50,13 +52,17 @@ def build_application(settings: Settings, service: FaqService, store: Store) -> 
             Defaults(
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,  # the question may be deleted meanwhile
             )
         )
         .rate_limiter(DeliveryLimiter())
+        .concurrent_updates(processor)
+        .get_updates_request(PolledOnlyWithRoom(processor))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
+    processor.is_running = lambda: app.running
     app.bot_data.update(settings=settings, service=service, store=store)
     register(app)
     return app
@@ -113,7 +119,7 @@ def run(settings: Settings, *, webhook: bool) -> None:
     if webhook:
         url = settings.webhook_url
         app.run_webhook(
-            listen="0.0.0.0",
+            listen=str(settings.webhook_listen),
             port=settings.port,
             url_path=urlparse(url).path.lstrip("/"),
             webhook_url=url,

@@ -15,7 +15,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.engine import render, smalltalk
@@ -28,6 +28,7 @@ from bot.telegram import keyboards
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 INLINE_RESULTS = 10
+_OVERTAKEN = ("not modified", "message to edit not found", "query is too old")
 
 
 def service(context: Context) -> FaqService:
@@ -199,9 +200,14 @@ async def on_callback(update: Update, context: Context) -> None:
     knowledge = service(context).knowledge
     kind, args = keyboards.parse(query.data or "")
     message = query.message if isinstance(query.message, Message) else None
-    if kind == keyboards.VOTE and len(args) == 2 and args[0] in knowledge.entries:
+    if (
+        kind == keyboards.VOTE
+        and len(args) == 2
+        and args[0] in knowledge.entries
+        and args[1] in ("+", "-")
+    ):
         store(context).record_vote(args[0], 1 if args[1] == "+" else -1)
-        await query.answer("Thanks for the feedback!")
+        await _quietly(query.answer("Thanks for the feedback!"))
         if message:
             await _quietly(
                 query.edit_message_reply_markup(
@@ -212,9 +218,9 @@ async def on_callback(update: Update, context: Context) -> None:
     if kind == keyboards.ENTRY and args:
         result = service(context).choose(args[0])
         if result is None or message is None:
-            await query.answer("That question is no longer in the FAQ.")
+            await _quietly(query.answer("That question is no longer in the FAQ."))
             return
-        await query.answer()
+        await _quietly(query.answer())
         await message.reply_html(
             render.answer_html(result.entry, knowledge),
             reply_markup=keyboards.answer_keyboard(result.entry),
@@ -229,30 +235,34 @@ async def on_callback(update: Update, context: Context) -> None:
         topic = knowledge.topics[args[0]]
         text = f"<b>{escape(topic.title)}</b>\n{escape(topic.summary)}"
         markup = keyboards.topic_keyboard(knowledge, topic.id)
-        await query.answer()
+        await _quietly(query.answer())
         if kind == keyboards.MORE:  # from an answer: keep the answer, list the topic below it
             await message.reply_html(text, reply_markup=markup)
         else:  # from the topic browser: navigate in place
             await _quietly(query.edit_message_text(text, reply_markup=markup))
         return
     if kind == keyboards.TOPICS and message:
-        await query.answer()
+        await _quietly(query.answer())
         await _quietly(
             query.edit_message_text(
                 "<b>Topics</b> — pick one:", reply_markup=keyboards.topics_keyboard(knowledge)
             )
         )
         return
-    await query.answer("This button has expired.")
+    await _quietly(query.answer("This button has expired."))
 
 
 async def _quietly(coro) -> None:
-    """Pressing the same button twice makes Telegram say 'message is not modified': harmless."""
+    """What Telegram says when a user's own action overtook the bot is harmless: a button
+    pressed twice ('message is not modified'), a message deleted before its buttons were
+    retired or its topic list edited, a button press answered after Telegram stopped waiting
+    ('query is too old'). The rest of the handler still runs."""
     try:
         await coro
     except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
+        if not any(harmless in str(exc).lower() for harmless in _OVERTAKEN):
             raise
+        log.info("overtaken by the user: %s", exc)
 
 
 # -- inline mode ----------------------------------------------------------------------------------
@@ -285,6 +295,11 @@ async def on_error(update: object, context: Context) -> None:
             else "?"
         )
         log.info("cannot send to chat %s: %s", chat, error)
+        return
+    if isinstance(error, TelegramError):
+        # Telegram refused or did not answer: the reply may well have been delivered (a
+        # timeout), and an apology would meet the same fault. One line, no "Sorry".
+        log.warning("Telegram error while handling an update: %s: %s", type(error).__name__, error)
         return
     log.error("error while handling an update", exc_info=error)
     if (

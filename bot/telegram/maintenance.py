@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from html import escape
 
@@ -11,12 +12,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.engine import report
-from bot.engine.service import FaqService
+from bot.engine.service import FaqService, ReloadOutcome, fingerprint
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 LIMIT = 4000
+SETTLE = 1.0  # seconds knowledge/ must stay unchanged before a reload
 
 
 def register(app: Application) -> None:
@@ -48,11 +50,38 @@ async def tell_admins(context: Context, text: str) -> None:
             log.warning("could not tell admin %s: %s", admin, exc)
 
 
+def _reloading(context: Context) -> asyncio.Lock:
+    return context.bot_data.setdefault("reloading", asyncio.Lock())
+
+
+async def _settled(service: FaqService) -> None:
+    """Wait until knowledge/ has not changed for SETTLE seconds: an editor that saves in two
+    writes leaves a half file for a moment, and half a file can be valid YAML with entries
+    missing."""
+    seen = None
+    while (now := await asyncio.to_thread(fingerprint, service.knowledge_dir)) != seen:
+        seen = now
+        await asyncio.sleep(SETTLE)
+
+
+async def reload(context: Context) -> ReloadOutcome:
+    """One reload at a time, built in a thread: answering goes on meanwhile, from the old
+    version, however large or slow the new one is."""
+    service: FaqService = context.bot_data["service"]
+    async with _reloading(context):
+        await _settled(service)
+        return await asyncio.to_thread(service.reload)
+
+
 async def watch_knowledge(context: Context) -> None:
     service: FaqService = context.bot_data["service"]
-    if not service.changed_on_disk():
+    if _reloading(context).locked() or not service.changed_on_disk():
         return
-    outcome = service.reload()
+    context.application.create_task(_reload_and_tell(context), name="reload")
+
+
+async def _reload_and_tell(context: Context) -> None:
+    outcome = await reload(context)
     log.info("knowledge changed on disk: %s", outcome.summary().splitlines()[0])
     await tell_admins(context, outcome.summary())
 
@@ -80,7 +109,7 @@ async def cmd_reload(update: Update, context: Context) -> None:
             "Only the bot's maintainers can reload it, in a private chat."
         )
         return
-    outcome = context.bot_data["service"].reload()
+    outcome = await reload(context)
     log.info("reload by admin: %s", outcome.summary().splitlines()[0])
     await update.effective_message.reply_html(_pre(outcome.summary()))
 

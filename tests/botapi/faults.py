@@ -21,6 +21,22 @@ class Faults:
                                  "status": status, "description": description,
                                  "retry_after": retry_after, "left": count, "chat_id": chat_id})
 
+    def slow_next(self, method, seconds, count=1, chat_id=None):
+        """Carry out the next ``count`` calls of ``method`` at once but answer only ``seconds``
+        later, as Telegram does on a bad day: the message is delivered, the bot hears late."""
+        with self._cond:
+            self._slow.append({"method": self._canon(method), "seconds": seconds,
+                               "left": count, "chat_id": chat_id})
+
+    def _answer_delay(self, method, params):
+        """Seconds to hold back the answer to a call that was carried out (0: none)."""
+        for rule in self._slow:
+            if rule["method"] == method and rule["chat_id"] in (None, params.get("chat_id")):
+                rule["left"] -= 1
+                self._slow = [r for r in self._slow if r["left"] > 0]
+                return rule["seconds"]
+        return 0
+
     def block_chat(self, chat_id, description=None):
         """Every send to ``chat_id`` answers 403 until ``unblock_chat``."""
         with self._cond:
@@ -36,15 +52,17 @@ class Faults:
             self._migrated[old_chat_id] = new_chat_id
 
     def rate_limit(self, per_chat_per_second=1, per_group_per_minute=20, global_per_second=30):
-        """Answer 429 when Telegram's documented send limits are exceeded (None disables one)."""
+        """Answer 429 when Telegram's documented send limits are exceeded (None disables one),
+        strictly: over any sliding window (a second, a group's minute), bursts included."""
         with self._cond:
             self._limits = (per_chat_per_second, per_group_per_minute, global_per_second)
             self._send_log.clear()
 
     def clear_faults(self):
-        """Drop pending fail_next rules, blocks, migrations and rate limits."""
+        """Drop pending fail_next/slow_next rules, blocks, migrations and rate limits."""
         with self._cond:
             self._faults, self._blocked, self._migrated, self._limits = [], {}, {}, None
+            self._slow = []
 
     def _forbidden(self, chat_id):
         kind = self._chats.get(chat_id, {}).get("type") or (

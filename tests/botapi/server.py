@@ -109,7 +109,7 @@ class FakeBotAPI(Faults, UpdateBuilders):
         self._members, self._open_queries, self._ids = {}, set(), itertools.count(1)
         self._commands, self._menu_buttons = {}, {}
         self.webhook = {"url": "", "secret_token": None, "last_error_message": None}
-        self._faults, self._blocked, self._migrated = [], {}, {}
+        self._faults, self._blocked, self._migrated, self._slow = [], {}, {}, []
         self._limits, self._send_log = None, deque()
         self._methods = {name[3:].lower(): getattr(self, name)
                          for name in dir(self) if name.startswith("_m_")}
@@ -165,18 +165,22 @@ class FakeBotAPI(Faults, UpdateBuilders):
             error = ApiError(404, "Not Found")
         elif route.group(1) != self.token:
             error = ApiError(401, "Unauthorized")
+        delay = 0
         with self._cond:
             try:
                 if error:
                     raise error
                 response = {"ok": True, "result": self._dispatch(method, params)}
                 status, payload, ctype = 200, json.dumps(response).encode(), "application/json"
+                delay = self._answer_delay(method, params)
             except ApiError as exc:
                 status, (payload, ctype) = exc.status, exc.body()
                 response = json.loads(payload) if ctype == "application/json" else payload
             self._calls.append(Call(method, params, time.time(), status, response,
                                     next(self._seq)))
             self._cond.notify_all()
+        if delay:  # carried out and recorded; only the answer is late (outside the lock)
+            time.sleep(delay)
         return status, payload, ctype
 
     def _dispatch(self, method, params):

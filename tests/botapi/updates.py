@@ -80,6 +80,16 @@ class UpdateBuilders:
                 "message": copy.deepcopy(current), "data": data,
                 "chat_instance": str(abs(message["chat"]["id"]) * 7919)}})
 
+    def delete_message(self, chat_id, message_id):
+        """A user (or an admin) deletes a message: edits and replies to it now fail."""
+        with self._cond:
+            self._messages.pop((chat_id, message_id), None)
+
+    def expire_query(self, update):
+        """Telegram stops waiting for the answer to a button press (about 15 s)."""
+        with self._cond:
+            self._open_queries.discard(update["callback_query"]["id"])
+
     def inline_query(self, query, user_id=1001, offset=""):
         with self._cond:
             return self.push_update({"inline_query": {

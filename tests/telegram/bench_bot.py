@@ -3,6 +3,8 @@
 Starts `python -m bot run` against the local Bot API server and measures:
 - latency: from an update being queued at the server to its reply being recorded there,
   p50 and p99 over 200 questions asked one after another;
+- head of line: another chat's latency while one chat sends 15 questions at once, beside the
+  single-chat latency;
 - burst: 300 users asking at once: how many were answered, in how long, and the send rate
   against Telegram's ~30 messages a second;
 - CPU time of the bot process per answer (from /proc, user + system).
@@ -64,6 +66,23 @@ def main() -> None:
             f"   max {latencies[-1]:.1f} ms"
         )
         print(f"  bot CPU per answer {cpu_sequential / 200 * 1000:.1f} ms")
+
+        probes = []
+        for trial in range(10):
+            flooder, other = 30_000 + trial, 31_000 + trial
+            for question in questions(15):
+                api.message(question or "?", user_id=flooder)
+            queued = time.time()
+            api.message("who is olivia enos", user_id=other)
+            call = api.wait_for("sendMessage", lambda c, u=other: c["chat_id"] == u, timeout=60)
+            probes.append((call.time - queued) * 1000)
+        probes.sort()
+        print("head of line, one chat sends 15 questions at once and another chat asks (10 times):")
+        print(
+            f"  other chat p50 {statistics.median(probes):.1f} ms   max {probes[-1]:.1f} ms"
+            f"   (single chat alone: p50 {statistics.median(latencies):.1f} ms)"
+        )
+        time.sleep(15)  # let the flooders' answers drain at one a second per chat
 
         api.clear()
         users = [20_000 + i for i in range(300)]

@@ -11,6 +11,15 @@ from bot.engine.briefings.schedule import SUBSCRIBE_EXAMPLES, SUBSCRIBE_USAGE
 from bot.engine.knowledge import Knowledge
 from bot.engine.models import Source, Topic
 
+ECHO = 100  # characters of a user's words repeated back
+
+
+def _echo(text: str, limit: int = ECHO) -> str:
+    """A user's words quoted back, shortened: a 4,000-character argument must not push the
+    reply past Telegram's 4,096."""
+    text = text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+    return escape(text)
+
 
 # -- rendering ------------------------------------------------------------------------------------
 def _quoted(quote: str) -> str:
@@ -68,14 +77,14 @@ def topics_html(topics: Sequence[Topic]) -> str:
 
 def unknown_topic_html(query: str, match: TopicMatch, knowledge: Knowledge) -> str:
     if match.ambiguous:
-        head = f"“{escape(query)}” fits more than one topic. Which one?"
+        head = f"“{_echo(query)}” fits more than one topic. Which one?"
         return f"{head}\n{topics_html(match.candidates)}"
-    head = f"I have no topic called “{escape(query)}”. The topics are:"
+    head = f"I have no topic called “{_echo(query)}”. The topics are:"
     return f"{head}\n{topics_html(list(knowledge.topics.values()))}"
 
 
 def usage_html(problem: str | None = None) -> str:
-    lines = [escape(problem), ""] if problem else []
+    lines = [_echo(problem, 3 * ECHO), ""] if problem else []  # it may quote a word
     usage, defaults = SUBSCRIBE_USAGE.split("\n", 1)
     lines += [f"<b>Usage:</b> <code>{escape(usage)}</code>", escape(defaults), "Examples:"]
     lines += [f"<code>{escape(example)}</code>" for example in SUBSCRIBE_EXAMPLES]
