@@ -68,7 +68,9 @@ def test_the_rooms_exist_and_say_what_they_hold() -> None:
     for folder in ("engine", "telegram", "cli", "storage"):
         init = BOT / folder / "__init__.py"
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
-        assert doc and "import" in doc.lower(), f"bot/{folder}/__init__.py should say what it may import"
+        assert doc and "import" in doc.lower(), (
+            f"bot/{folder}/__init__.py should say what it may import"
+        )
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,14 @@ from bot.engine import knowledge as kb
 from bot.engine import render
 from bot.engine.matcher import Matcher
 
+# Exit codes of `run` (the README's deploying section lists them): each fault one line on
+# stderr and its own code, so a supervisor's log says what to fix without a traceback.
+EXIT_KNOWLEDGE = 1  # the FAQ has problems (the same lines as `validate`)
+EXIT_SETTINGS = 2  # a missing or malformed setting
+EXIT_STORAGE = 3  # the state cannot be opened: BOT_DATA_DIR or DATABASE_URL
+EXIT_REFUSED = 4  # the Bot API answered no: a rejected token, a refused webhook
+EXIT_UNREACHABLE = 5  # the Bot API could not be reached or did not answer in time
+
 
 def _report_problems(exc: kb.KnowledgeError) -> None:
     for problem in exc.problems:
@@ -94,14 +102,18 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _settings():
-    """The settings, or None after one clear line on stderr (callers exit 2)."""
+    """The settings, or None after one clear line on stderr (callers exit 2). From here on
+    nothing this process prints can show the token, the webhook secret or a password."""
+    from bot import logs
     from bot.settings import SettingsError, load_settings
 
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return None
+    logs.protect(settings.secrets)
+    return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -109,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if settings is None:
-        return 2
+        return EXIT_SETTINGS
     if settings.token is None:
         print("TELEGRAM_BOT_TOKEN is not set: starting the local console chat.", file=sys.stderr)
         args.knowledge = settings.knowledge_dir
@@ -120,25 +132,40 @@ def cmd_run(args: argparse.Namespace) -> int:
             "configuration error: webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET",
             file=sys.stderr,
         )
-        return 2
-    logs.setup(settings.log_level, [settings.token])
-    from bot.telegram.app import run
+        return EXIT_SETTINGS
+    logs.setup(settings.log_level, settings.secrets)
+    from bot.storage import StoreError
+    from bot.telegram.app import StartFailed, run
 
     try:
         run(settings, webhook=webhook)
     except kb.KnowledgeError as exc:
         _report_problems(exc)
-        return 1
+        return EXIT_KNOWLEDGE
+    except StoreError as exc:
+        print(f"storage error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except StartFailed as exc:
+        print(f"telegram error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED if exc.reached else EXIT_UNREACHABLE
     return 0
 
 
 def _store(args: argparse.Namespace):
-    from bot.storage import SQLiteStore
+    """--data-dir's SQLite file, or the store the bot itself uses (DATABASE_URL or
+    BOT_DATA_DIR); None after one line on stderr."""
+    from bot.storage import StoreError, open_store
 
-    if args.data_dir:
-        return SQLiteStore(args.data_dir / "bot.sqlite3")
-    settings = _settings()
-    return SQLiteStore(settings.bot_data_dir / "bot.sqlite3") if settings else None
+    settings = None if args.data_dir else _settings()
+    if settings is None and not args.data_dir:
+        return None
+    try:
+        if args.data_dir:
+            return open_store(data_dir=args.data_dir)
+        return open_store(settings.database, settings.bot_data_dir)
+    except StoreError as exc:
+        print(f"storage error: {exc}", file=sys.stderr)
+        return None
 
 
 def cmd_report(args: argparse.Namespace) -> int:

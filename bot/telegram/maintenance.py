@@ -11,7 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.engine import report
-from bot.engine.service import FaqService
+from bot.engine.service import FaqService, ReloadOutcome
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,14 @@ async def watch_knowledge(context: Context) -> None:
     if not service.changed_on_disk():
         return
     outcome = service.reload()
-    log.info("knowledge changed on disk: %s", outcome.summary().splitlines()[0])
+    _log_reload("knowledge changed on disk", outcome)
     await tell_admins(context, outcome.summary())
+
+
+def _log_reload(how: str, outcome: ReloadOutcome) -> None:
+    """A refused reload is a warning: the bot keeps serving an older FAQ than the one on disk."""
+    level = logging.INFO if outcome.ok else logging.WARNING
+    log.log(level, "%s: %s", how, outcome.summary().splitlines()[0])
 
 
 async def purge(context: Context) -> None:
@@ -81,7 +87,7 @@ async def cmd_reload(update: Update, context: Context) -> None:
         )
         return
     outcome = context.bot_data["service"].reload()
-    log.info("reload by admin: %s", outcome.summary().splitlines()[0])
+    _log_reload("reload by admin", outcome)
     await update.effective_message.reply_html(_pre(outcome.summary()))
 
 

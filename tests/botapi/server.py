@@ -109,7 +109,7 @@ class FakeBotAPI(Faults, UpdateBuilders):
         self._members, self._open_queries, self._ids = {}, set(), itertools.count(1)
         self._commands, self._menu_buttons = {}, {}
         self.webhook = {"url": "", "secret_token": None, "last_error_message": None}
-        self._faults, self._blocked, self._migrated = [], {}, {}
+        self._faults, self._blocked, self._migrated, self._delays = [], {}, {}, {}
         self._limits, self._send_log = None, deque()
         self._methods = {name[3:].lower(): getattr(self, name)
                          for name in dir(self) if name.startswith("_m_")}
@@ -165,6 +165,7 @@ class FakeBotAPI(Faults, UpdateBuilders):
             error = ApiError(404, "Not Found")
         elif route.group(1) != self.token:
             error = ApiError(401, "Unauthorized")
+        self._delay(method)
         with self._cond:
             try:
                 if error:
