@@ -1,6 +1,6 @@
 """The bot's state in PostgreSQL, for platforms whose local disk is wiped at every restart and
 deploy (Heroku-style): chosen when DATABASE_URL is set. Same tables and queries as SQLite
-(bot.storage.sql), its own migrations, versioned in a one-row `schema_version` table.
+(bot.storage.sql) in PostgreSQL's types, versioned in a one-row `schema_version` table.
 
 psycopg 3 is imported only here, so a bot on SQLite never loads it. Each write runs in its
 own transaction, committed before the call returns; a connection the server dropped (a
@@ -17,56 +17,13 @@ from urllib.parse import urlsplit
 import psycopg
 
 from bot.storage.base import StoreError
-from bot.storage.sql import SQLStore
+from bot.storage.sql import SQLStore, migrations
 
-MIGRATIONS: list[str] = [
-    # 1: feedback and the maintainers' view of what users asked
-    """
-    CREATE TABLE votes (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        entry_id TEXT NOT NULL,
-        vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-        created_at DOUBLE PRECISION NOT NULL
-    );
-    CREATE INDEX votes_entry ON votes (entry_id);
-    CREATE TABLE questions (
-        key TEXT PRIMARY KEY,
-        text TEXT NOT NULL,
-        status TEXT NOT NULL,
-        best_entry TEXT,
-        best_score DOUBLE PRECISION,
-        count INTEGER NOT NULL DEFAULT 1,
-        first_seen DOUBLE PRECISION NOT NULL,
-        last_seen DOUBLE PRECISION NOT NULL
-    );
-    CREATE TABLE answers (
-        entry_id TEXT PRIMARY KEY,
-        count INTEGER NOT NULL DEFAULT 0,
-        last_seen DOUBLE PRECISION NOT NULL
-    );
-    """,
-    # 2: briefings (chat ids of supergroups and channels need 64 bits)
-    """
-    CREATE TABLE subscriptions (
-        chat_id BIGINT PRIMARY KEY,
-        topic TEXT,
-        schedule TEXT NOT NULL,
-        timezone TEXT NOT NULL,
-        paused INTEGER NOT NULL DEFAULT 0,
-        last_sent DOUBLE PRECISION,
-        created_at DOUBLE PRECISION NOT NULL
-    );
-    CREATE TABLE rotation (
-        chat_id BIGINT NOT NULL,
-        fact TEXT NOT NULL,
-        PRIMARY KEY (chat_id, fact)
-    );
-    CREATE TABLE topic_cursor (
-        chat_id BIGINT PRIMARY KEY,
-        position INTEGER NOT NULL
-    );
-    """,
-]
+MIGRATIONS = migrations(
+    identity="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    real="DOUBLE PRECISION",
+    chat_id="BIGINT",  # supergroup and channel ids need 64 bits; SQLite's INTEGER has them
+)
 
 MIGRATION_LOCK = 0x6E6B626F74  # pg_advisory_xact_lock key: two bots starting at once migrate once
 

@@ -14,6 +14,61 @@ from typing import Any, Protocol
 from bot.storage.base import StoreError
 from bot.storage.records import Miss, Subscription, question_key
 
+# The tables, one migration per schema version, with each backend's column types filled in:
+# {identity} a row id, {real} a timestamp or score, {chat_id} a Telegram chat id (64 bits).
+SCHEMA: list[str] = [
+    # 1: feedback and the maintainers' view of what users asked
+    """
+    CREATE TABLE votes (
+        id {identity},
+        entry_id TEXT NOT NULL,
+        vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+        created_at {real} NOT NULL
+    );
+    CREATE INDEX votes_entry ON votes (entry_id);
+    CREATE TABLE questions (
+        key TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        status TEXT NOT NULL,
+        best_entry TEXT,
+        best_score {real},
+        count INTEGER NOT NULL DEFAULT 1,
+        first_seen {real} NOT NULL,
+        last_seen {real} NOT NULL
+    );
+    CREATE TABLE answers (
+        entry_id TEXT PRIMARY KEY,
+        count INTEGER NOT NULL DEFAULT 0,
+        last_seen {real} NOT NULL
+    );
+    """,
+    # 2: briefings (chat ids of supergroups and channels need 64 bits)
+    """
+    CREATE TABLE subscriptions (
+        chat_id {chat_id} PRIMARY KEY,
+        topic TEXT,
+        schedule TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        last_sent {real},
+        created_at {real} NOT NULL
+    );
+    CREATE TABLE rotation (
+        chat_id {chat_id} NOT NULL,
+        fact TEXT NOT NULL,
+        PRIMARY KEY (chat_id, fact)
+    );
+    CREATE TABLE topic_cursor (
+        chat_id {chat_id} PRIMARY KEY,
+        position INTEGER NOT NULL
+    );
+    """,
+]
+
+
+def migrations(**types: str) -> list[str]:
+    return [script.format(**types) for script in SCHEMA]
+
 
 class Cursor(Protocol):
     rowcount: int

@@ -14,56 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.storage.base import StoreError
-from bot.storage.sql import SQLStore
+from bot.storage.sql import SQLStore, migrations
 
-MIGRATIONS: list[str] = [
-    # 1: feedback and the maintainers' view of what users asked
-    """
-    CREATE TABLE votes (
-        id INTEGER PRIMARY KEY,
-        entry_id TEXT NOT NULL,
-        vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
-        created_at REAL NOT NULL
-    );
-    CREATE INDEX votes_entry ON votes (entry_id);
-    CREATE TABLE questions (
-        key TEXT PRIMARY KEY,
-        text TEXT NOT NULL,
-        status TEXT NOT NULL,
-        best_entry TEXT,
-        best_score REAL,
-        count INTEGER NOT NULL DEFAULT 1,
-        first_seen REAL NOT NULL,
-        last_seen REAL NOT NULL
-    );
-    CREATE TABLE answers (
-        entry_id TEXT PRIMARY KEY,
-        count INTEGER NOT NULL DEFAULT 0,
-        last_seen REAL NOT NULL
-    );
-    """,
-    # 2: briefings
-    """
-    CREATE TABLE subscriptions (
-        chat_id INTEGER PRIMARY KEY,
-        topic TEXT,
-        schedule TEXT NOT NULL,
-        timezone TEXT NOT NULL,
-        paused INTEGER NOT NULL DEFAULT 0,
-        last_sent REAL,
-        created_at REAL NOT NULL
-    );
-    CREATE TABLE rotation (
-        chat_id INTEGER NOT NULL,
-        fact TEXT NOT NULL,
-        PRIMARY KEY (chat_id, fact)
-    );
-    CREATE TABLE topic_cursor (
-        chat_id INTEGER PRIMARY KEY,
-        position INTEGER NOT NULL
-    );
-    """,
-]
+MIGRATIONS = migrations(identity="INTEGER PRIMARY KEY", real="REAL", chat_id="INTEGER")
 
 
 class SQLiteStore(SQLStore):
