@@ -4,7 +4,7 @@ deploy (Heroku-style): chosen when DATABASE_URL is set. Same tables and queries 
 
 psycopg 3 is imported only here, so a bot on SQLite never loads it. Each write runs in its
 own transaction, committed before the call returns; a connection the server dropped (a
-restart, a failover) is replaced before the next call."""
+restart, a failover) is replaced before it is used."""
 
 from __future__ import annotations
 
@@ -78,9 +78,15 @@ class PostgresStore(SQLStore):
         )
 
     def _conn(self) -> psycopg.Connection:
-        """The connection, replaced first if the server dropped it."""
-        if self._db.closed or self._db.broken:
-            self._db = self._connect()
+        """The connection, replaced first if the server dropped it (a restart, a failover):
+        one round trip tells, so the call that finds it gone still succeeds."""
+        if not (self._db.closed or self._db.broken):
+            try:
+                self._db.execute("SELECT 1")
+                return self._db
+            except psycopg.OperationalError:
+                self._db.close()
+        self._db = self._connect()
         return self._db
 
     @property

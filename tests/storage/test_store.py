@@ -139,6 +139,22 @@ def test_reopening_an_up_to_date_store_migrates_nothing(store: Store, store_url:
         again.close()
 
 
+def test_postgres_carries_on_after_the_server_drops_its_connection(postgres) -> None:
+    url = postgres.fresh_url()
+    store = open_store(url)
+    store.record_vote("camps-deaths", 1)
+    with psycopg.connect(postgres.admin_url, autocommit=True) as admin:  # a restart, a failover
+        dropped = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (psycopg.conninfo.conninfo_to_dict(url)["dbname"],),
+        ).fetchall()
+    assert dropped == [(True,)]
+    store.record_vote("camps-deaths", -1)
+    assert store.vote_totals() == {"camps-deaths": (1, 1)}
+    store.close()
+
+
 # -- faults that stop the bot at start, as one line ----------------------------------------------
 def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "data").write_text("not a folder")
