@@ -254,6 +254,36 @@ def _post_briefing(chat: str, briefing) -> int:
     return 0
 
 
+def cmd_migrate_store(args: argparse.Namespace) -> int:
+    """For a deployer who started on SQLite and moves to PostgreSQL (or back): the bot must be
+    stopped meanwhile; the target must be empty. Both stores are brought to this bot's schema."""
+    from urllib.parse import urlsplit
+
+    from bot import logs
+    from bot.storage import StoreError, open_store
+
+    logs.protect(urlsplit(url).password for url in (args.source, args.target))
+    stores = []
+    try:
+        if args.source.startswith("sqlite:///"):
+            path = Path(args.source.removeprefix("sqlite:///"))
+            if not path.is_file():
+                raise StoreError(f"there is no SQLite file at {path}")
+        for url in (args.source, args.target):
+            stores.append(open_store(url))
+        source, target = stores
+        copied = target.copy_from(source)
+    except StoreError as exc:
+        print(f"storage error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    finally:
+        for store in stores:
+            store.close()
+    counts = ", ".join(f"{n} {table}" for table, n in copied.items())
+    print(f"copied {source.description} to {target.description}: {counts}")
+    return 0
+
+
 def _stdin_lines():
     while True:
         try:
@@ -310,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", help="a topic id or title (default: the first in rotation)")
     p.add_argument("--post", metavar="CHAT_ID", help="post it via the Bot API: an id or @channel")
     p.set_defaults(func=cmd_brief)
+
+    p = sub.add_parser("migrate-store", help="copy the bot's state into another, empty store")
+    p.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///PATH")
+    p.add_argument("--to", dest="target", required=True, metavar="URL", help="$DATABASE_URL")
+    p.set_defaults(func=cmd_migrate_store)
 
     p = sub.add_parser("bench", help="print match-time, start-up and memory figures")
     p.add_argument("--sizes", default="1,10,100,1000", help="FAQ size multipliers")

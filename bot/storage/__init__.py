@@ -8,9 +8,11 @@ from pathlib import Path
 
 from bot.storage.base import Store, StoreError
 from bot.storage.records import Miss, Subscription, question_key
+from bot.storage.sql import COLUMNS
 from bot.storage.sqlite import SQLiteStore
 
 __all__ = [
+    "COLUMNS",
     "Miss",
     "SQLiteStore",
     "Store",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from bot.storage.base import StoreError
+from bot.storage.base import Store, StoreError
 from bot.storage.records import Miss, Subscription, question_key
 
 # The tables, one migration per schema version, with each backend's column types filled in:
@@ -70,6 +70,21 @@ def migrations(**types: str) -> list[str]:
     return [script.format(**types) for script in SCHEMA]
 
 
+# What `migrate-store` copies: every table's columns but the votes' row ids.
+COLUMNS = {
+    "votes": ("entry_id", "vote", "created_at"),
+    "questions": (
+        "key", "text", "status", "best_entry", "best_score", "count", "first_seen", "last_seen"
+    ),
+    "answers": ("entry_id", "count", "last_seen"),
+    "subscriptions": (
+        "chat_id", "topic", "schedule", "timezone", "paused", "last_sent", "created_at"
+    ),
+    "rotation": ("chat_id", "fact"),
+    "topic_cursor": ("chat_id", "position"),
+}  # fmt: skip
+
+
 class Cursor(Protocol):
     rowcount: int
 
@@ -94,6 +109,30 @@ class SQLStore:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def table_rows(self, table: str) -> list[tuple]:
+        """Every row of one of COLUMNS's tables, in a stable order."""
+        columns = COLUMNS[table]
+        order = "id" if table == "votes" else ", ".join(columns)
+        return self._all(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+
+    def copy_from(self, source: Store) -> dict[str, int]:
+        """Copy all of another store's state into this one, which must be empty, in one
+        transaction: rows per table."""
+        if any(self._all(f"SELECT 1 FROM {table} LIMIT 1") for table in COLUMNS):
+            raise StoreError(f"{self.description} already holds state: copy only into an empty one")
+        copied = {}
+        with self._tx() as db:
+            for table, columns in COLUMNS.items():
+                rows = source.table_rows(table)
+                if rows:
+                    db.executemany(
+                        f"INSERT INTO {table} ({', '.join(columns)})"
+                        f" VALUES ({', '.join('?' * len(columns))})",
+                        rows,
+                    )
+                copied[table] = len(rows)
+        return copied
 
     def _pending(self, found: int) -> Iterator[tuple[int, str]]:
         """The migrations a database at version `found` still needs, or StoreError if it was
