@@ -95,7 +95,7 @@ async def _post_init(app: Application) -> None:
         log.warning("could not set the command list: %s", exc)
     maintenance.schedule(app, settings)
     briefings.schedule(app, settings)
-    app.bot_data["mode_started"] = True
+    app.bot_data["started"] = True
     log.info(  # what a deployer checks first; the API root is shown without the token
         "started @%s: %s, Bot API %s, storage %s, %d entries",
         app.bot.username,
@@ -108,7 +108,7 @@ async def _post_init(app: Application) -> None:
 
 async def _post_shutdown(app: Application) -> None:
     app.bot_data["store"].close()
-    if app.bot_data.get("mode_started"):
+    if app.bot_data.get("started"):  # not after a failed start
         log.info("stopped")
 
 
