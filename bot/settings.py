@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -17,6 +18,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.engine.knowledge import DEFAULT_DIR
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class SettingsError(Exception):
@@ -31,6 +34,7 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     bot_data_dir: Path = Path("data")
+    database_url: SecretStr | None = None
     bot_admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     knowledge_dir: Path = DEFAULT_DIR
     webhook_url: str | None = None
@@ -68,7 +72,35 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("telegram_bot_token", "webhook_secret", mode="before")
+    @field_validator("webhook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        loopback = parts.scheme == "http" and parts.hostname in LOOPBACK  # a local test API
+        if not (parts.scheme == "https" and parts.hostname) and not loopback:
+            raise ValueError(f"must be an https:// URL (Telegram posts only to HTTPS), not {value}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in (
+            "postgres",
+            "postgresql",
+        ):
+            raise ValueError("must be a postgres:// or postgresql:// URL")
+        return value
+
+    @field_validator("knowledge_dir")
+    @classmethod
+    def _directory(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
+
+    @field_validator("telegram_bot_token", "webhook_secret", "database_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -95,6 +127,17 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    @property
+    def database(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
+
+    @property
+    def secrets(self) -> list[str]:
+        """What output must never show: the token, the webhook secret, the database password."""
+        url = self.database_url.get_secret_value() if self.database_url else ""
+        found = [self.token, self.webhook_secret and self.webhook_secret.get_secret_value()]
+        return [s for s in [*found, urlsplit(url).password if url else None] if s]
 
 
 def load_settings() -> Settings:

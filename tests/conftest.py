@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from botapi import FakeBotAPI
+from pgserver import PostgresServer
 
 from bot.engine import knowledge as kb
 from bot.engine.matcher import Matcher
-from bot.storage import SQLiteStore
+from bot.storage import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -106,7 +108,7 @@ class BotProcess:
         base = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("TELEGRAM_", "BOT_", "WEBHOOK_"))
+            if not k.startswith(("TELEGRAM_", "BOT_", "WEBHOOK_", "DATABASE_"))
         }
         self.env = {
             **base,
@@ -177,6 +179,12 @@ def buttons(call) -> list[dict]:
     return [b for row in call["reply_markup"]["inline_keyboard"] for b in row]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def api():
     with FakeBotAPI(bot_id=777, bot_username="nkrights_bot") as fake:
@@ -200,9 +208,54 @@ def bot_factory(api: FakeBotAPI, tmp_path: Path):
         bot.stop()
 
 
+# -- the store, on both backends ----------------------------------------------------------------
+BACKENDS = ("sqlite", "postgres")
+POSTGRES_SKIPPED: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (see pgserver). Without one the PostgreSQL
+    half of the tests is skipped, loudly; in CI (CI=true) that is a failure instead."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", None) or b""
+        reason = f"PostgreSQL tests skipped: {exc} {detail.decode(errors='replace')}".strip()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI must run them: .ci/run installs postgresql)")
+        POSTGRES_SKIPPED.append(reason)
+        pytest.skip(reason)
+    yield server
+    server.stop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for reason in dict.fromkeys(POSTGRES_SKIPPED):
+        terminalreporter.write_line(f"WARNING: {reason}", yellow=True, bold=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a fresh, empty store lives: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    return request.getfixturevalue("postgres").fresh_url()
+
+
 @pytest.fixture
-def store(tmp_path: Path):
-    """An empty SQLite store in a fresh folder."""
-    s = SQLiteStore(tmp_path / "bot.sqlite3")
+def store(store_url: str):
+    """An empty store, on each backend in turn."""
+    s = open_store(store_url)
     yield s
     s.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """What puts a bot process's state on each backend: nothing (SQLite in BOT_DATA_DIR), or a
+    DATABASE_URL naming a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return {}
+    return {"DATABASE_URL": request.getfixturevalue("postgres").fresh_url()}

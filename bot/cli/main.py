@@ -11,6 +11,14 @@ from bot.engine import knowledge as kb
 from bot.engine import render
 from bot.engine.matcher import Matcher
 
+# Exit codes of `run` (the README's deploying section lists them): each fault one line on
+# stderr and its own code, so a supervisor's log says what to fix without a traceback.
+EXIT_KNOWLEDGE = 1  # the FAQ has problems (the same lines as `validate`)
+EXIT_SETTINGS = 2  # a missing or malformed setting
+EXIT_STORAGE = 3  # the state cannot be opened: BOT_DATA_DIR or DATABASE_URL
+EXIT_REFUSED = 4  # the Bot API answered no: a rejected token, a refused webhook
+EXIT_UNREACHABLE = 5  # the Bot API could not be reached or did not answer in time
+
 
 def _report_problems(exc: kb.KnowledgeError) -> None:
     for problem in exc.problems:
@@ -96,14 +104,18 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _settings():
-    """The settings, or None after one clear line on stderr (callers exit 2)."""
+    """The settings, or None after one clear line on stderr (callers exit 2). From here on
+    nothing this process prints can show the token, the webhook secret or a password."""
+    from bot import logs
     from bot.settings import SettingsError, load_settings
 
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return None
+    logs.protect(settings.secrets)
+    return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -111,7 +123,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if settings is None:
-        return 2
+        return EXIT_SETTINGS
     if settings.token is None:
         print("TELEGRAM_BOT_TOKEN is not set: starting the local console chat.", file=sys.stderr)
         args.knowledge = settings.knowledge_dir
@@ -122,25 +134,40 @@ def cmd_run(args: argparse.Namespace) -> int:
             "configuration error: webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET",
             file=sys.stderr,
         )
-        return 2
-    logs.setup(settings.log_level, [settings.token])
-    from bot.telegram.app import run
+        return EXIT_SETTINGS
+    logs.setup(settings.log_level, settings.secrets)
+    from bot.storage import StoreError
+    from bot.telegram.app import StartFailed, run
 
     try:
         run(settings, webhook=webhook)
     except kb.KnowledgeError as exc:
         _report_problems(exc)
-        return 1
+        return EXIT_KNOWLEDGE
+    except StoreError as exc:
+        print(f"storage error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    except StartFailed as exc:
+        print(f"telegram error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED if exc.reached else EXIT_UNREACHABLE
     return 0
 
 
 def _store(args: argparse.Namespace):
-    from bot.storage import SQLiteStore
+    """--data-dir's SQLite file, or the store the bot itself uses (DATABASE_URL or
+    BOT_DATA_DIR); None after one line on stderr."""
+    from bot.storage import StoreError, open_store
 
-    if args.data_dir:
-        return SQLiteStore(args.data_dir / "bot.sqlite3")
-    settings = _settings()
-    return SQLiteStore(settings.bot_data_dir / "bot.sqlite3") if settings else None
+    settings = None if args.data_dir else _settings()
+    if settings is None and not args.data_dir:
+        return None
+    try:
+        if args.data_dir:
+            return open_store(data_dir=args.data_dir)
+        return open_store(settings.database, settings.bot_data_dir)
+    except StoreError as exc:
+        print(f"storage error: {exc}", file=sys.stderr)
+        return None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -229,6 +256,36 @@ def _post_briefing(chat: str, briefing) -> int:
     return 0
 
 
+def cmd_migrate_store(args: argparse.Namespace) -> int:
+    """For a deployer who started on SQLite and moves to PostgreSQL (or back): the bot must be
+    stopped meanwhile; the target must be empty. Both stores are brought to this bot's schema."""
+    from urllib.parse import urlsplit
+
+    from bot import logs
+    from bot.storage import StoreError, open_store
+
+    logs.protect(urlsplit(url).password for url in (args.source, args.target))
+    stores = []
+    try:
+        if args.source.startswith("sqlite:///"):
+            path = Path(args.source.removeprefix("sqlite:///"))
+            if not path.is_file():
+                raise StoreError(f"there is no SQLite file at {path}")
+        for url in (args.source, args.target):
+            stores.append(open_store(url))
+        source, target = stores
+        copied = target.copy_from(source)
+    except StoreError as exc:
+        print(f"storage error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
+    finally:
+        for store in stores:
+            store.close()
+    counts = ", ".join(f"{n} {table}" for table, n in copied.items())
+    print(f"copied {source.description} to {target.description}: {counts}")
+    return 0
+
+
 def _stdin_lines():
     while True:
         try:
@@ -285,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", help="a topic id or title (default: the first in rotation)")
     p.add_argument("--post", metavar="CHAT_ID", help="post it via the Bot API: an id or @channel")
     p.set_defaults(func=cmd_brief)
+
+    p = sub.add_parser("migrate-store", help="copy the bot's state into another, empty store")
+    p.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///PATH")
+    p.add_argument("--to", dest="target", required=True, metavar="URL", help="$DATABASE_URL")
+    p.set_defaults(func=cmd_migrate_store)
 
     p = sub.add_parser("bench", help="print match-time, start-up and memory figures")
     p.add_argument("--sizes", default="1,10,100,1000", help="FAQ size multipliers")

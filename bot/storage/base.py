@@ -1,5 +1,5 @@
 """The one interface every backend gives the rest of the bot: callers depend on this, never on
-a database, so SQLite today and PostgreSQL next are swapped by configuration alone."""
+a database, so SQLite and PostgreSQL are swapped by configuration alone."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from typing import Protocol
 from bot.storage.records import Miss, Subscription
 
 
+class StoreError(Exception):
+    """The state cannot be opened (unusable folder, corrupt file, unreachable server, a schema
+    from a newer bot): one line a deployer can act on, never a password."""
+
+
 class Store(Protocol):
     """Each write is committed before it returns, so what a user saw confirmed survives a kill."""
+
+    description: str  # where the state lives, for the start-up line (no password)
 
     def close(self) -> None: ...
 
@@ -47,3 +54,7 @@ class Store(Protocol):
     def move_chat(self, old: int, new: int) -> bool: ...
     def rotation(self, chat_id: int) -> tuple[frozenset[str], int]: ...
     def save_rotation(self, chat_id: int, seen: frozenset[str], cursor: int) -> None: ...
+
+    # moving between backends (`python -m bot migrate-store`)
+    def table_rows(self, table: str) -> list[tuple]: ...
+    def copy_from(self, source: Store) -> dict[str, int]: ...

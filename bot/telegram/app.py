@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -20,7 +21,7 @@ from telegram.ext import (
 
 from bot.engine.service import FaqService
 from bot.settings import Settings
-from bot.storage import SQLiteStore, Store
+from bot.storage import Store, open_store
 from bot.telegram import briefings, handlers, maintenance, subscriptions
 from bot.telegram.delivery import DeliveryLimiter
 from bot.telegram.updates import ChatOrderedProcessor, PolledOnlyWithRoom
@@ -100,31 +101,85 @@ async def _post_init(app: Application) -> None:
         log.warning("could not set the command list: %s", exc)
     maintenance.schedule(app, settings)
     briefings.schedule(app, settings)
-    log.info(
-        "bot @%s ready with %d entries",
+    app.bot_data["started"] = True
+    log.info(  # what a deployer checks first; the API root is shown without the token
+        "started @%s: %s, Bot API %s, storage %s, %d entries",
         app.bot.username,
+        app.bot_data.get("mode", "polling"),
+        settings.telegram_api_url,
+        app.bot_data["store"].description,
         len(app.bot_data["service"].knowledge.entries),
     )
 
 
 async def _post_shutdown(app: Application) -> None:
     app.bot_data["store"].close()
-    log.info("stopped")
+    if app.bot_data.get("started"):  # not after a failed start
+        log.info("stopped")
+
+
+class StartFailed(Exception):
+    """Telegram would not let the bot start. `reached`: the Bot API answered and said no (a
+    rejected token, a refused webhook); otherwise it could not be reached or was too slow."""
+
+    def __init__(self, message: str, *, reached: bool) -> None:
+        super().__init__(message)
+        self.reached = reached
+
+
+class _QuietBootstrap(logging.Filter):
+    """python-telegram-bot logs a start-up failure with a traceback before raising it; the
+    caller reports it as one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Bootstrap Initialize" not in record.getMessage()
+
+
+def _start_failed(settings: Settings, exc: TelegramError) -> StartFailed:
+    api = settings.telegram_api_url
+    if isinstance(exc, InvalidToken):  # its own text quotes the token; the cause says why
+        cause = exc.__cause__
+        why = cause.message if isinstance(cause, TelegramError) else "rejected"
+        return StartFailed(
+            f"the Bot API at {api} refused TELEGRAM_BOT_TOKEN ({why} on getMe): check the "
+            "token with @BotFather, and that TELEGRAM_API_URL is a Bot API root",
+            reached=True,
+        )
+    if isinstance(exc, NetworkError):
+        what = "did not answer getMe in time" if isinstance(exc, TimedOut) else "was unreachable"
+        return StartFailed(
+            f"the Bot API at {api} {what} ({exc.message}): check TELEGRAM_API_URL and the network",
+            reached=False,
+        )
+    return StartFailed(f"the Bot API at {api} refused to start: {exc.message}", reached=True)
 
 
 def run(settings: Settings, *, webhook: bool) -> None:
-    store = SQLiteStore(settings.bot_data_dir / "bot.sqlite3")
-    service = FaqService(settings.knowledge_dir, store)  # KnowledgeError: nothing starts
+    """Raises StoreError, KnowledgeError or StartFailed before the bot serves anyone."""
+    store = open_store(settings.database, settings.bot_data_dir)
+    try:
+        service = FaqService(settings.knowledge_dir, store)  # KnowledgeError: nothing starts
+    except BaseException:
+        store.close()
+        raise
     app = build_application(settings, service, store)
-    if webhook:
-        url = settings.webhook_url
-        app.run_webhook(
-            listen=str(settings.webhook_listen),
-            port=settings.port,
-            url_path=urlparse(url).path.lstrip("/"),
-            webhook_url=url,
-            secret_token=settings.webhook_secret.get_secret_value(),
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    app.bot_data["mode"] = "webhook" if webhook else "polling"
+    quiet = _QuietBootstrap()
+    logging.getLogger("telegram.ext").addFilter(quiet)
+    try:
+        if webhook:
+            url = settings.webhook_url
+            app.run_webhook(
+                listen=str(settings.webhook_listen),
+                port=settings.port,
+                url_path=urlparse(url).path.lstrip("/"),
+                webhook_url=url,
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except TelegramError as exc:
+        raise _start_failed(settings, exc) from None
+    finally:
+        logging.getLogger("telegram.ext").removeFilter(quiet)

@@ -82,8 +82,14 @@ async def watch_knowledge(context: Context) -> None:
 
 async def _reload_and_tell(context: Context) -> None:
     outcome = await reload(context)
-    log.info("knowledge changed on disk: %s", outcome.summary().splitlines()[0])
+    _log_reload("knowledge changed on disk", outcome)
     await tell_admins(context, outcome.summary())
+
+
+def _log_reload(how: str, outcome: ReloadOutcome) -> None:
+    """A refused reload is a warning: the bot keeps serving an older FAQ than the one on disk."""
+    level = logging.INFO if outcome.ok else logging.WARNING
+    log.log(level, "%s: %s", how, outcome.summary().splitlines()[0])
 
 
 async def purge(context: Context) -> None:
@@ -110,7 +116,7 @@ async def cmd_reload(update: Update, context: Context) -> None:
         )
         return
     outcome = await reload(context)
-    log.info("reload by admin: %s", outcome.summary().splitlines()[0])
+    _log_reload("reload by admin", outcome)
     await update.effective_message.reply_html(_pre(outcome.summary()))
 
 

@@ -37,6 +37,18 @@ class Faults:
                 return rule["seconds"]
         return 0
 
+    def slow_down(self, method, seconds):
+        """Answer every call of ``method`` only after ``seconds`` (0 restores it): a Bot API
+        that is up but too slow, as Telegram is on a bad day."""
+        with self._cond:
+            self._delays[self._canon(method)] = seconds
+
+    def _delay(self, method):
+        with self._cond:
+            seconds = self._delays.get(method, 0)
+        if seconds:
+            time.sleep(seconds)  # outside the lock: other calls are answered meanwhile
+
     def block_chat(self, chat_id, description=None):
         """Every send to ``chat_id`` answers 403 until ``unblock_chat``."""
         with self._cond:
@@ -59,10 +71,10 @@ class Faults:
             self._send_log.clear()
 
     def clear_faults(self):
-        """Drop pending fail_next/slow_next rules, blocks, migrations and rate limits."""
+        """Drop pending fail_next/slow_next rules, blocks, migrations, rate limits, slow methods."""
         with self._cond:
             self._faults, self._blocked, self._migrated, self._limits = [], {}, {}, None
-            self._slow = []
+            self._slow, self._delays = [], {}
 
     def _forbidden(self, chat_id):
         kind = self._chats.get(chat_id, {}).get("type") or (

@@ -110,6 +110,7 @@ class FakeBotAPI(Faults, UpdateBuilders):
         self._commands, self._menu_buttons = {}, {}
         self.webhook = {"url": "", "secret_token": None, "last_error_message": None}
         self._faults, self._blocked, self._migrated, self._slow = [], {}, {}, []
+        self._delays = {}
         self._limits, self._send_log = None, deque()
         self._methods = {name[3:].lower(): getattr(self, name)
                          for name in dir(self) if name.startswith("_m_")}
@@ -165,6 +166,7 @@ class FakeBotAPI(Faults, UpdateBuilders):
             error = ApiError(404, "Not Found")
         elif route.group(1) != self.token:
             error = ApiError(401, "Unauthorized")
+        self._delay(method)
         delay = 0
         with self._cond:
             try:

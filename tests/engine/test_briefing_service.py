@@ -11,7 +11,7 @@ from botapi import parse_html
 from bot.engine import briefings as b
 from bot.engine import knowledge as kb
 from bot.engine import render
-from bot.storage import SQLiteStore, Store, Subscription
+from bot.storage import Store, Subscription, open_store
 from bot.text import fold
 
 UTC = dt.UTC
@@ -293,7 +293,9 @@ def test_a_missed_briefing_is_caught_up_within_three_hours_only() -> None:
 
 
 # -- the service over the store -------------------------------------------------------------------
-def test_the_service_keeps_each_chats_rotation(knowledge: kb.Knowledge, store: Store) -> None:
+def test_the_service_keeps_each_chats_rotation(
+    knowledge: kb.Knowledge, store: Store, store_url: str
+) -> None:
     svc = b.Briefings(lambda: knowledge, store)
     first = svc.next_for(-5)
     assert svc.next_for(-5) == first  # nothing is recorded until it was shown
@@ -302,7 +304,7 @@ def test_the_service_keeps_each_chats_rotation(knowledge: kb.Knowledge, store: S
     assert second.briefing.topic != first.briefing.topic
     assert not {f.id for f in first.briefing.facts} & {f.id for f in second.briefing.facts}
     assert svc.next_for(-6) == first  # another chat has its own rotation
-    reopened = b.Briefings(lambda: knowledge, SQLiteStore(store.path))
+    reopened = b.Briefings(lambda: knowledge, open_store(store_url))
     assert reopened.next_for(-5) == second
 
 

@@ -5,13 +5,14 @@ the fake server rejects what Telegram rejects (bad HTML, long texts, long callba
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 import time
 
 import httpx
 import pytest
-from conftest import ask, buttons
+from conftest import ask, buttons, free_port
+
+from bot.storage import open_store
 
 GROUP = -100555
 
@@ -210,12 +211,6 @@ def test_sigterm_stops_cleanly_and_the_token_never_reaches_the_log(api, bot) -> 
     assert "stopped" in log
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_webhook_rejects_requests_without_the_secret(api, bot_factory) -> None:
     port = free_port()
     bot = bot_factory(
@@ -255,12 +250,14 @@ def test_webhook_rejects_requests_without_the_secret(api, bot_factory) -> None:
     assert bot.stop() == 0
 
 
-def test_an_acknowledged_vote_survives_a_kill(api, bot) -> None:
+def test_an_acknowledged_vote_survives_a_kill(api, bot_factory, backend_env) -> None:
+    bot = bot_factory(**backend_env)
     sent = ask(api, "who is olivia enos", 37)
     down = next(b for b in buttons(sent) if b["text"] == "👎")
     api.callback_query(down["callback_data"], sent.result, user_id=37)
     api.wait_for("answerCallbackQuery")  # the user has seen "Thanks"
-    bot.proc.kill()
+    bot.proc.kill()  # SIGKILL: no shutdown, no flush
     bot.proc.wait()
-    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
-    assert db.execute("SELECT entry_id, vote FROM votes").fetchall() == [("people-olivia-enos", -1)]
+    store = open_store(backend_env.get("DATABASE_URL"), bot.data_dir)
+    assert store.vote_totals() == {"people-olivia-enos": (0, 1)}
+    store.close()

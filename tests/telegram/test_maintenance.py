@@ -50,11 +50,12 @@ def test_a_good_edit_goes_live_without_a_restart(api, bot_factory, knowledge_cop
 def test_a_bad_edit_is_refused_and_the_last_good_version_keeps_serving(
     api, bot_factory, knowledge_copy: Path
 ) -> None:
-    bot_factory(KNOWLEDGE_DIR=str(knowledge_copy), RELOAD_INTERVAL="0.3")
+    bot = bot_factory(KNOWLEDGE_DIR=str(knowledge_copy), RELOAD_INTERVAL="0.3")
     faq = knowledge_copy / "faq" / "camps.yaml"
     faq.write_text(faq.read_text().replace("source: time", "source: timez", 1), encoding="utf-8")
     note = admin_says(api, "Reload refused")
     assert "faq/camps.yaml:" in note["text"] and "unknown source" in note["text"]
+    bot.wait_log("WARNING bot.telegram.maintenance: knowledge changed on disk: Reload refused")
     assert "120,000" in ask(api, "how many people are in the prison camps", 503)["text"]
 
 

@@ -1,0 +1,199 @@
+"""The store, on SQLite and on a real PostgreSQL server alike: what it keeps, the once-only claim
+of a briefing, chat migration, schema versions, and the faults that stop the bot at start."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.storage import SQLiteStore, Store, StoreError, open_store
+
+BERLIN = "Europe/Berlin"
+SUPERGROUP = -1001234567890  # beyond 32 bits, as every supergroup and channel id is
+
+
+def test_subscriptions_are_stored_replaced_paused_and_resumed(store: Store) -> None:
+    store.subscribe(-5, "camps", "daily 09:00", "UTC", now=100.0)
+    sub = store.subscribe(-5, None, "weekly mon 08:00", BERLIN, now=200.0)
+    assert (sub.topic, sub.schedule, sub.timezone, sub.created_at) == (
+        None,
+        "weekly mon 08:00",
+        BERLIN,
+        200.0,
+    )
+    assert store.set_paused(-5, True) and not store.set_paused(-5, True)
+    assert store.subscriptions() == [] and len(store.subscriptions(include_paused=True)) == 1
+    assert store.set_paused(-5, False, now=300.0)
+    assert store.subscription(-5).created_at == 300.0 and not store.subscription(-5).paused
+    assert store.unsubscribe(-5) and not store.unsubscribe(-5)
+
+
+def test_a_briefing_can_be_claimed_only_once(store: Store) -> None:
+    store.subscribe(-5, None, "daily 09:00", "UTC", now=100.0)
+    assert store.claim_briefing(-5, None, 1000.0)
+    assert not store.claim_briefing(-5, None, 1001.0)  # a second tick saw the old state
+    assert store.subscription(-5).last_sent == 1000.0
+    assert store.claim_briefing(-5, 1000.0, 2000.0)
+
+
+def test_migration_moves_subscription_and_rotation(store: Store) -> None:
+    store.subscribe(-5, "camps", "daily 09:00", "UTC")
+    store.save_rotation(-5, frozenset({"a", "b"}), 3)
+    assert store.move_chat(-5, -1005)
+    assert store.subscription(-5) is None and store.subscription(-1005).topic == "camps"
+    assert store.rotation(-1005) == (frozenset({"a", "b"}), 3)
+    assert store.rotation(-5) == (frozenset(), 0)
+    assert not store.move_chat(-5, -1005)  # the second service message finds nothing
+
+
+def test_answers_misses_and_votes_are_counted_and_survive_a_reopen(
+    store: Store, store_url: str
+) -> None:
+    for _ in range(3):
+        store.record_answer("camps-how-many")
+    store.record_answer("people-olivia-enos")
+    store.record_miss("How old is Kim Jong Un?", "declined", "people-olivia-enos", 31.5, now=10.0)
+    store.record_miss("how old is kim jong un", "suggest", "people-kim", 60.0, now=20.0)
+    store.record_miss("pizza \x00 please", "declined", None, None, now=30.0)  # a NUL, dropped
+    store.record_vote("camps-deaths", -1)
+    store.record_vote("camps-deaths", 1)
+    store.record_vote("camps-deaths", -5)
+    store.close()
+    reopened = open_store(store_url)
+    try:
+        assert reopened.most_asked(1) == [("camps-how-many", 3)]
+        assert reopened.answer_counts() == {"camps-how-many": 3, "people-olivia-enos": 1}
+        misses = reopened.misses()
+        assert [(m.text, m.count) for m in misses] == [
+            ("How old is Kim Jong Un?", 2),  # the first wording is kept
+            ("pizza  please", 1),
+        ]
+        assert (misses[0].status, misses[0].best_score, misses[0].first_seen) == (
+            "suggest",
+            60.0,
+            10.0,
+        )
+        assert reopened.vote_totals() == {"camps-deaths": (1, 2)}
+    finally:
+        reopened.close()
+
+
+def test_retention_purges_old_questions_and_votes(store: Store) -> None:
+    store.record_miss("an old question", "declined", None, None, now=1000.0)
+    store.record_miss("a new question", "declined", None, None, now=1000.0 + 40 * 86400)
+    store.record_vote("camps-deaths", -1, now=1000.0)
+    assert store.purge(30, now=1000.0 + 41 * 86400) == 2
+    assert [m.text for m in store.misses()] == ["a new question"]
+    assert store.vote_totals() == {}
+
+
+def test_supergroup_and_channel_ids_fit(store: Store) -> None:
+    store.subscribe(SUPERGROUP, "camps", "daily 09:00", "UTC")
+    store.save_rotation(SUPERGROUP, frozenset({"camps-1"}), 2)
+    assert store.subscription(SUPERGROUP).chat_id == SUPERGROUP
+    assert store.rotation(SUPERGROUP) == (frozenset({"camps-1"}), 2)
+    assert store.move_chat(-5, SUPERGROUP) is False
+
+
+def test_moving_a_chat_keeps_what_the_new_id_already_has(store: Store) -> None:
+    store.subscribe(-5, "camps", "daily 09:00", "UTC")
+    store.subscribe(SUPERGROUP, "warmbier", "daily 10:00", "UTC")
+    store.save_rotation(-5, frozenset({"a", "b"}), 1)
+    store.save_rotation(SUPERGROUP, frozenset({"b", "c"}), 4)
+    assert not store.move_chat(-5, SUPERGROUP)  # the supergroup's own subscription wins
+    assert store.subscription(SUPERGROUP).topic == "warmbier" and store.subscription(-5) is None
+    assert store.rotation(SUPERGROUP) == (frozenset({"a", "b", "c"}), 4)
+
+
+def set_version(url: str, version: int) -> None:
+    """What a newer bot would leave behind: a schema version this one does not know."""
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            db.execute(f"PRAGMA user_version = {version}")
+    else:
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("UPDATE schema_version SET version = %s", (version,))
+
+
+def test_a_database_from_a_newer_bot_is_refused(store: Store, store_url: str) -> None:
+    store.record_vote("camps-deaths", 1)
+    store.close()
+    set_version(store_url, 99)
+    with pytest.raises(StoreError) as refused:
+        open_store(store_url)
+    message = str(refused.value)
+    assert "schema version 99, newer than this bot's 2" in message
+    assert "\n" not in message
+
+
+def test_reopening_an_up_to_date_store_migrates_nothing(store: Store, store_url: str) -> None:
+    store.subscribe(-5, "camps", "daily 09:00", "UTC", now=100.0)
+    store.close()
+    again = open_store(store_url)
+    try:
+        assert again.version == 2 and again.subscription(-5).created_at == 100.0
+    finally:
+        again.close()
+
+
+def test_postgres_carries_on_after_the_server_drops_its_connection(postgres) -> None:
+    url = postgres.fresh_url()
+    store = open_store(url)
+    store.record_vote("camps-deaths", 1)
+    with psycopg.connect(postgres.admin_url, autocommit=True) as admin:  # a restart, a failover
+        dropped = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (psycopg.conninfo.conninfo_to_dict(url)["dbname"],),
+        ).fetchall()
+    assert dropped == [(True,)]
+    store.record_vote("camps-deaths", -1)
+    assert store.vote_totals() == {"camps-deaths": (1, 1)}
+    store.close()
+
+
+# -- faults that stop the bot at start, as one line ----------------------------------------------
+def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("not a folder")
+    with pytest.raises(StoreError, match=r"^cannot use the SQLite file .*data/bot.sqlite3: "):
+        open_store(data_dir=tmp_path / "data")
+
+
+def test_a_data_dir_nobody_may_write_is_one_line() -> None:
+    with pytest.raises(StoreError, match="cannot use the SQLite file /proc/nkbot/bot.sqlite3"):
+        open_store(data_dir=Path("/proc/nkbot"))
+
+
+def test_a_corrupt_sqlite_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bot.sqlite3").write_bytes(b"this was never a database" * 100)
+    with pytest.raises(StoreError, match="file is not a database"):
+        SQLiteStore(tmp_path / "bot.sqlite3")
+
+
+def test_an_unreachable_postgres_is_one_line_without_the_password(tmp_path: Path) -> None:
+    url = f"postgresql://bot:hunter2-secret@/nkbot?host={tmp_path}&connect_timeout=2"
+    with pytest.raises(StoreError) as refused:
+        open_store(url)
+    message = str(refused.value)
+    assert message.startswith("cannot use PostgreSQL bot@localhost/nkbot: ")
+    assert "hunter2" not in message and "\n" not in message
+
+
+def test_a_postgres_role_that_may_not_create_tables_is_one_line_without_its_password(
+    postgres,
+) -> None:
+    url = postgres.fresh_url()
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("CREATE ROLE nkbot_reader LOGIN PASSWORD 'reader-secret'")
+    before, _, query = url.partition("?")
+    reader = before.replace("postgres@", "nkbot_reader:reader-secret@") + "?" + query
+    with pytest.raises(StoreError) as refused:
+        open_store(reader)
+    message = str(refused.value)
+    assert message.startswith("cannot use PostgreSQL nkbot_reader@") and "permission" in message
+    assert "reader-secret" not in message and "\n" not in message
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP ROLE nkbot_reader")
