@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,8 +19,6 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.engine.knowledge import DEFAULT_DIR
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class SettingsError(Exception):
@@ -78,7 +77,7 @@ class Settings(BaseSettings):
         if value is None:
             return None
         parts = urlsplit(value)
-        loopback = parts.scheme == "http" and parts.hostname in LOOPBACK  # a local test API
+        loopback = parts.scheme == "http" and _is_loopback(parts.hostname)  # a local test API
         if not (parts.scheme == "https" and parts.hostname) and not loopback:
             raise ValueError(f"must be an https:// URL (Telegram posts only to HTTPS), not {value}")
         return value
@@ -147,3 +146,13 @@ def load_settings() -> Settings:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"]).upper() or "settings"
         raise SettingsError(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def _is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a test server on this machine, never the internet."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
