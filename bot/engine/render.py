@@ -24,6 +24,15 @@ def citations(entry: Entry, knowledge: Knowledge) -> list[Cited]:
     return [Cited(knowledge.sources[c.source], c.quote) for c in entry.citations]
 
 
+def citations_by_source(entry: Entry, knowledge: Knowledge) -> list[tuple[Source, list[str]]]:
+    """Each article once, in order of first citation, with all its quotes: an answer citing
+    Vox three times shows Vox's source line once, not three times."""
+    grouped: dict[str, tuple[Source, list[str]]] = {}
+    for cited in citations(entry, knowledge):
+        grouped.setdefault(cited.source.id, (cited.source, []))[1].append(cited.quote)
+    return list(grouped.values())
+
+
 def human_date(source: Source) -> str:
     """'12 June 2018', or 'about June 2018' when the date is inferred."""
     date: dt.date = source.date
@@ -92,11 +101,10 @@ def topic_list(knowledge: Knowledge) -> str:
 def plain(result: Result, knowledge: Knowledge) -> str:
     if result.status is Status.ANSWERED and result.entry:
         lines = [result.entry.answer, "", "Sources:"]
-        for n, cited in enumerate(citations(result.entry, knowledge), 1):
-            s = cited.source
+        for n, (s, quotes) in enumerate(citations_by_source(result.entry, knowledge), 1):
             lines.append(f"  [{n}] {source_line(s)}")
             lines.append(f"      {s.url}")
-            lines.append(f"      \u201c{cited.quote}\u201d")
+            lines += [f"      \u201c{quote}\u201d" for quote in quotes]
         return "\n".join(lines)
     if result.status is Status.SUGGEST:
         lines = ["I'm not sure which you mean. Did you mean:"]
@@ -129,10 +137,11 @@ def source_line_html(source: Source) -> str:
 def answer_html(entry: Entry, knowledge: Knowledge, *, quotes: bool = True) -> str:
     """The answer, its sources, and the verbatim quotes folded away (expandable blockquote)."""
     parts = [escape(entry.answer), "", "<b>Sources</b>"]
-    for cited in citations(entry, knowledge):
-        parts.append(f"• {source_line_html(cited.source)}")
+    for source, said in citations_by_source(entry, knowledge):
+        parts.append(f"• {source_line_html(source)}")
         if quotes:
-            parts.append(f"<blockquote expandable>\u201c{escape(cited.quote)}\u201d</blockquote>")
+            block = "\n".join(f"\u201c{escape(quote)}\u201d" for quote in said)
+            parts.append(f"<blockquote expandable>{block}</blockquote>")
     html = "\n".join(parts)
     if len(html) > TELEGRAM_LIMIT:  # never with a 700-character answer, but never send a 400
         return answer_html(entry, knowledge, quotes=False)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from bot.engine import knowledge as kb
 from bot.engine import render
+from bot.engine.matcher import Result, Status
 
 
 def test_an_unknown_headline_shows_the_standfirst_as_such(knowledge: kb.Knowledge) -> None:
@@ -38,3 +41,17 @@ def test_the_html_line_links_the_outlet_and_escapes_the_rest(knowledge: kb.Knowl
     html = render.source_line_html(knowledge.sources["huffpost"])
     assert html.startswith('<a href="https://www.huffpost.com/')
     assert '">HuffPost</a>, standfirst “' in html and "they&#x27;re" in html
+
+
+def test_an_article_cited_three_times_is_named_once_with_its_quotes_together(
+    knowledge: kb.Knowledge,
+) -> None:
+    entry = knowledge.entries["access-closed"]
+    assert [c.source for c in entry.citations] == ["time", "time", "time"]
+    html = render.answer_html(entry, knowledge)
+    assert html.count(">TIME</a>") == 1
+    assert html.count("<blockquote expandable>") == 1
+    assert all(escape(c.quote) in html for c in entry.citations)
+    text = render.plain(Result(question="q", status=Status.ANSWERED, entry=entry), knowledge)
+    assert text.count("TIME, ") == 1
+    assert all(f"\u201c{c.quote}\u201d" in text for c in entry.citations)
