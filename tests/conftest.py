@@ -126,6 +126,7 @@ class BotProcess:
         data = self.data_dir
         data.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        polls = self.api.polls
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", *args],
             cwd=ROOT,
@@ -136,7 +137,10 @@ class BotProcess:
         )
         if wait_for:
             try:
-                self.api.wait_for(wait_for, timeout=30)
+                if wait_for == "getUpdates":  # listening: its first long poll is open
+                    self.api.wait_polling(after=polls, timeout=30)
+                else:
+                    self.api.wait_for(wait_for, timeout=30)
             except TimeoutError:
                 self.stop()
                 raise AssertionError(f"bot did not start:\n{self.log()}") from None

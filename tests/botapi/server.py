@@ -266,6 +266,7 @@ class FakeBotAPI(Faults, UpdateBuilders):
         self._confirm(int(p.get("offset") or 0))
         limit, timeout = max(1, min(int(p.get("limit") or 100), 100)), float(p.get("timeout") or 0)
         self._poll_generation += 1
+        self._cond.notify_all()  # wake wait_polling(): a poll is open now
         generation, deadline = self._poll_generation, time.monotonic() + timeout
         while True:
             if generation != self._poll_generation:
@@ -565,6 +566,24 @@ class FakeBotAPI(Faults, UpdateBuilders):
                     raise self._timeout_error(method, timeout)
                 self._cond.wait(remaining)
             return call
+
+    @property
+    def polls(self):
+        """How many long polls have begun; pass it to wait_polling to wait for the next."""
+        with self._cond:
+            return self._poll_generation
+
+    def wait_polling(self, after, timeout=10):
+        """Block until a long poll newer than ``after`` is open: the bot is listening.
+
+        Faster than waiting for the getUpdates call, which is recorded when the poll ends.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._poll_generation <= after:
+                if (remaining := deadline - time.monotonic()) <= 0:
+                    raise self._timeout_error("getUpdates", timeout)
+                self._cond.wait(remaining)
 
     async def wait_for_async(self, method, predicate=None, timeout=10):
         """Like wait_for but yields to the event loop, so an in-process bot keeps running."""
