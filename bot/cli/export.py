@@ -44,8 +44,7 @@ def as_markdown(knowledge: Knowledge, bot_username: str | None = None) -> str:
         for entry in knowledge.topic_entries(topic.id):
             out += ["", f"### {entry.questions[0]}", "", entry.answer, ""]
             if bot_username:
-                link = deep_link(bot_username, entry.id)
-                out += [f"Ask the bot: [{link}]({link})", ""]
+                out += [f"[Ask the bot]({deep_link(bot_username, entry.id)})", ""]
             for cited in render.citations(entry, knowledge):
                 source = cited.source
                 out.append(
