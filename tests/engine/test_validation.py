@@ -405,11 +405,24 @@ def test_related_entries_of_a_file_that_is_not_yaml_are_not_reported_missing(
 
 
 def test_checks_across_files_come_after_the_problems_inside_files(minimal_knowledge) -> None:
-    faq = MINIMAL_FAQ.replace(
-        "  - id: camps-denial\n", "  - id: camps-denial\n    colour: red\n"
-    ).replace("    citations:\n", "    related: [camps-nowhere]\n    citations:\n", 1)
-    problems = problems_of(minimal_knowledge(faq))
-    assert "unknown field 'colour'" in problems[0], problems
+    """access.yaml sorts first, but its dangling reference is a cross-file check: the broken
+    field inside camps.yaml is listed before it."""
+    minimal_knowledge(
+        MINIMAL_FAQ.replace("  - id: camps-denial\n", "  - id: camps-denial\n    colour: red\n")
+    )
+    access = (
+        MINIMAL_FAQ.replace("id: camps\n", "id: access\n")
+        .replace("title: Political prison camps", "title: Access")
+        .replace("id: camps-", "id: access-")
+        .replace("How many people are held", "What number of inmates are held")
+        .replace("kwanliso numbers", "count of kwanliso inmates")
+        .replace("Does North Korea admit", "Has Pyongyang ever conceded")
+        .replace("    citations:\n", "    related: [access-nowhere]\n    citations:\n", 1)
+    )
+    problems = problems_of(minimal_knowledge(access, name="access.yaml"))
+    assert len(problems) == 2, problems
+    assert "camps.yaml:" in problems[0] and "unknown field 'colour'" in problems[0]
+    assert "access.yaml:" in problems[1] and "'access-nowhere' does not exist" in problems[1]
 
 
 def test_a_near_identical_phrasing_is_reported_at_its_line_naming_both(minimal_knowledge) -> None:
