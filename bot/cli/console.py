@@ -6,7 +6,6 @@ from the standard library's readline as soon as it is imported."""
 
 from __future__ import annotations
 
-import signal
 import sys
 from dataclasses import dataclass, field
 
@@ -115,43 +114,22 @@ def _line_editing() -> object | None:
     return readline
 
 
-class _TypedAtInterrupt:
-    """What was on the line when Ctrl-C came. readline empties its buffer on the way out of
-    input(), so it is read in the signal handler, which runs while input() still waits."""
-
-    def __init__(self, readline: object | None) -> None:
-        self.readline = readline
-        self.text = ""
-
-    def _handler(self, signum: int, frame: object) -> None:
-        self.text = self.readline.get_line_buffer() if self.readline else ""  # type: ignore[attr-defined]
-        raise KeyboardInterrupt
-
-    def __enter__(self) -> None:
-        self.text = ""
-        self._previous = signal.signal(signal.SIGINT, self._handler)
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self._previous)
-
-
 def run_console(service: FaqService, recording: str | None = None) -> int:
     """The chat until quit, Ctrl-D (exit 0) or Ctrl-C on an empty line (exit 130)."""
     readline = _line_editing()
-    typed = _TypedAtInterrupt(readline)
     session = Session(service, recording=recording)
     print(text.welcome(text.Style.for_stream(), recording), end="\n\n", flush=True)
     while True:
         try:
-            with typed:
-                line = input(PROMPT if readline else "")
+            line = input(PROMPT if readline else "")
         except EOFError:
             if readline:
                 print()  # Ctrl-D leaves the cursor after the prompt: end that line
             return 0
         except KeyboardInterrupt:
+            typed = readline.get_line_buffer() if readline else ""  # type: ignore[attr-defined]
             print()
-            if typed.text.strip():
+            if typed.strip():
                 continue  # a half-typed line: dropped, a fresh prompt
             return INTERRUPTED
         reply = session.handle(line, text.Style.for_stream())
