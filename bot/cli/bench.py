@@ -126,16 +126,23 @@ def main(factors: list[int], limit: int) -> None:
         f"{'size':>6} {'entries':>8} {'engine':<8} {'median':>8} {'p99':>8} {'build s':>8} "
         f"{'start→1st s':>11} {'peak MB':>8}"
     )
-    print(header)
+    print(header, flush=True)
     rows: dict[tuple[str, int], dict[str, float]] = {}
-    for factor in factors:
+    for n, factor in enumerate(factors, 1):
         questions = limit if factor < 1000 else max(20, limit // 5)
         for engine in ("matcher", "naive"):
+            # Progress on stderr, so that stdout stays the table: a size can take minutes.
+            print(
+                f"[{n}/{len(factors)}] x{factor}: timing the {engine} on {questions} questions…",
+                file=sys.stderr,
+                flush=True,
+            )
             r = rows[engine, factor] = measure(engine, factor, questions)
             print(
                 f"{'x' + str(factor):>6} {r['entries']:>8} {engine:<8} {r['median_ms']:>8.2f} "
                 f"{r['p99_ms']:>8.2f} {r['build_s']:>8.2f} {r['first_answer_s']:>11.2f} "
-                f"{r['peak_mb']:>8.0f}"
+                f"{r['peak_mb']:>8.0f}",
+                flush=True,
             )
     print("\nratios matcher/naive (same run):")
     for factor in factors:

@@ -34,7 +34,8 @@ class Tally:
         return self.right / self.total if self.total else 0.0
 
     def __str__(self) -> str:
-        return f"{self.right}/{self.total} ({self.rate:.1%})"
+        """'n/a' for an empty tally: a set with nothing to answer scores nothing, not 0%."""
+        return f"{self.right}/{self.total} ({self.rate:.1%})" if self.total else "n/a"
 
 
 @dataclass
@@ -47,8 +48,27 @@ class Report:
     misses: list[tuple[Case, Result]] = field(default_factory=list)
 
 
+class CasesError(ValueError):
+    """A file that is not a question set: the CLI says so in one line."""
+
+
 def load_cases(path: Path = DEFAULT_SET) -> list[Case]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The cases of a set; CasesError when it is not valid YAML of the expected shape,
+    OSError when it cannot be read."""
+    try:
+        return _cases(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except UnicodeDecodeError:
+        raise CasesError("not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        raise CasesError(f"YAML syntax error: {str(exc).splitlines()[0]}") from None
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise CasesError(
+            "expected 'answerable:' (items with q and expect) and 'declined:' (items with q)"
+            f" ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _cases(data: dict) -> list[Case]:
     cases = [
         Case(
             item["q"],

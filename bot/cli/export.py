@@ -26,7 +26,14 @@ def as_json(knowledge: Knowledge) -> str:
     return json.dumps({"sources": sources, "entries": entries}, ensure_ascii=False, indent=2)
 
 
-def as_markdown(knowledge: Knowledge) -> str:
+def deep_link(bot_username: str, entry_id: str) -> str:
+    """The link that opens the bot on this entry's answer (Telegram's /start parameter)."""
+    return f"https://t.me/{bot_username}?start={entry_id}"
+
+
+def as_markdown(knowledge: Knowledge, bot_username: str | None = None) -> str:
+    """The FAQ as a document; with the bot's username, each entry links to its answer in the
+    bot, so a reader can forward it with its sources."""
     out = ["# North Korea, human rights and the Trump–Kim summits: FAQ", ""]
     out.append("Every answer rests on the quoted passages of these articles:")
     out.append("")
@@ -36,6 +43,8 @@ def as_markdown(knowledge: Knowledge) -> str:
         out += ["", f"## {topic.title}", "", topic.summary]
         for entry in knowledge.topic_entries(topic.id):
             out += ["", f"### {entry.questions[0]}", "", entry.answer, ""]
+            if bot_username:
+                out += [f"[Ask the bot]({deep_link(bot_username, entry.id)})", ""]
             for cited in render.citations(entry, knowledge):
                 source = cited.source
                 out.append(

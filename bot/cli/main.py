@@ -1,23 +1,46 @@
-"""`python -m bot ...`: one entry point for maintainers, deployers and the tests."""
+"""`python -m bot ...`: one entry point for maintainers, deployers and the tests.
+
+The grammar and the exit codes live in bot.cli.parser; here each command does its work and
+every fault a user can cause ends as one line on stderr and a documented code, never a
+traceback."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from bot.cli.parser import (
+    EXIT_INTERRUPTED,
+    EXIT_KNOWLEDGE,
+    EXIT_PIPE,
+    EXIT_REFUSED,
+    EXIT_SETTINGS,
+    EXIT_STORAGE,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    build_parser,
+)
 from bot.engine import knowledge as kb
-from bot.engine import render
-from bot.engine.matcher import Matcher
 
-# Exit codes of `run` (the README's deploying section lists them): each fault one line on
-# stderr and its own code, so a supervisor's log says what to fix without a traceback.
-EXIT_KNOWLEDGE = 1  # the FAQ has problems (the same lines as `validate`)
-EXIT_SETTINGS = 2  # a missing or malformed setting
-EXIT_STORAGE = 3  # the state cannot be opened: BOT_DATA_DIR or DATABASE_URL
-EXIT_REFUSED = 4  # the Bot API answered no: a rejected token, a refused webhook
-EXIT_UNREACHABLE = 5  # the Bot API could not be reached or did not answer in time
+__all__ = [
+    "EXIT_KNOWLEDGE",
+    "EXIT_REFUSED",
+    "EXIT_SETTINGS",
+    "EXIT_STORAGE",
+    "EXIT_UNREACHABLE",
+    "main",
+]
+
+
+class Failure(Exception):
+    """A fault the user can fix: printed as one line, the process exits with `code`."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _report_problems(exc: kb.KnowledgeError) -> None:
@@ -26,23 +49,22 @@ def _report_problems(exc: kb.KnowledgeError) -> None:
     print(f"{len(exc.problems)} problem(s); nothing was loaded.", file=sys.stderr)
 
 
-def _load_or_report(directory: Path) -> kb.Knowledge | None:
+def _load(directory: Path) -> kb.Knowledge:
     try:
         return kb.load(directory)
     except kb.KnowledgeError as exc:
         _report_problems(exc)
-        return None
+        raise Failure("", EXIT_KNOWLEDGE) from None
 
 
-def _matcher(args: argparse.Namespace) -> Matcher | None:
-    knowledge = _load_or_report(args.knowledge)
-    return Matcher(knowledge) if knowledge else None
+def _matcher(args: argparse.Namespace):
+    from bot.engine.matcher import Matcher
+
+    return Matcher(_load(args.knowledge))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    knowledge = _load_or_report(args.dir or args.knowledge)
-    if knowledge is None:
-        return 1
+    knowledge = _load(args.dir or args.knowledge)
     for review in knowledge.reviews:
         print(review, file=sys.stderr)
     print(knowledge.summary())
@@ -51,15 +73,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.engine import render
+
     matcher = _matcher(args)
-    if matcher is None:
-        return 1
-    if args.question == "-":
+    if args.question == ["-"]:
         for line in sys.stdin:
             result = matcher.match(line.rstrip("\n"))
             print(json.dumps(render.result_dict(result, matcher.knowledge), ensure_ascii=False))
         return 0
-    result = matcher.match(args.question)
+    result = matcher.match(" ".join(args.question))
     if args.json:
         print(
             json.dumps(render.result_dict(result, matcher.knowledge), ensure_ascii=False, indent=2)
@@ -72,48 +94,57 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from bot.cli import export
 
-    knowledge = _load_or_report(args.knowledge)
-    if knowledge is None:
-        return 1
-    print(export.as_json(knowledge) if args.format == "json" else export.as_markdown(knowledge))
+    knowledge = _load(args.knowledge)
+    username = (args.bot_username or "").removeprefix("@") or None
+    if args.format == "json":
+        print(export.as_json(knowledge))
+    else:
+        print(export.as_markdown(knowledge, bot_username=username), end="")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.cli import evaluation
 
-    matcher = _matcher(args)
-    if matcher is None:
-        return 1
-    report = evaluation.evaluate(matcher, evaluation.load_cases(args.file))
+    try:
+        cases = evaluation.load_cases(args.file)
+    except OSError as exc:
+        raise Failure(f"error: cannot read {args.file}: {exc.strerror or exc}") from None
+    except evaluation.CasesError as exc:
+        raise Failure(f"error: {args.file} is not a question set: {exc}") from None
+    report = evaluation.evaluate(_matcher(args), cases)
     print(evaluation.format_report(report, misses=not args.quiet))
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.cli.console import chat
+    from bot.cli.console import run_console
+    from bot.engine.service import FaqService
 
-    matcher = _matcher(args)
-    if matcher is None:
-        return 1
     try:
-        chat(matcher, _stdin_lines(), print)
-    except KeyboardInterrupt:
-        print()
-    return 0
+        service = FaqService(args.knowledge)  # the FAQ first: a broken one creates no data/
+    except kb.KnowledgeError as exc:
+        _report_problems(exc)
+        return EXIT_KNOWLEDGE
+    if not args.no_record:
+        service.store = _store(args, create=True)
+    try:
+        return run_console(service, service.store.description if service.store else None)
+    finally:
+        if service.store is not None:
+            service.store.close()
 
 
 def _settings():
-    """The settings, or None after one clear line on stderr (callers exit 2). From here on
-    nothing this process prints can show the token, the webhook secret or a password."""
+    """The settings (Failure, exit 2, when one is malformed). From here on nothing this
+    process prints can show the token, the webhook secret or a password."""
     from bot import logs
     from bot.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return None
+        raise Failure(f"configuration error: {exc}", EXIT_SETTINGS) from None
     logs.protect(settings.secrets)
     return settings
 
@@ -122,19 +153,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot import logs
 
     settings = _settings()
-    if settings is None:
-        return EXIT_SETTINGS
     if settings.token is None:
         print("TELEGRAM_BOT_TOKEN is not set: starting the local console chat.", file=sys.stderr)
         args.knowledge = settings.knowledge_dir
         return cmd_chat(args)
     webhook = args.webhook or bool(settings.webhook_url)
     if webhook and not (settings.webhook_url and settings.webhook_secret):
-        print(
-            "configuration error: webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET",
-            file=sys.stderr,
+        raise Failure(
+            "configuration error: webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET", EXIT_SETTINGS
         )
-        return EXIT_SETTINGS
     logs.setup(settings.log_level, settings.secrets)
     from bot.storage import StoreError
     from bot.telegram.app import StartFailed, run
@@ -145,53 +172,80 @@ def cmd_run(args: argparse.Namespace) -> int:
         _report_problems(exc)
         return EXIT_KNOWLEDGE
     except StoreError as exc:
-        print(f"storage error: {exc}", file=sys.stderr)
-        return EXIT_STORAGE
+        raise Failure(f"storage error: {exc}", EXIT_STORAGE) from None
     except StartFailed as exc:
-        print(f"telegram error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED if exc.reached else EXIT_UNREACHABLE
+        raise Failure(
+            f"telegram error: {exc}", EXIT_REFUSED if exc.reached else EXIT_UNREACHABLE
+        ) from None
     return 0
 
 
-def _store(args: argparse.Namespace):
-    """--data-dir's SQLite file, or the store the bot itself uses (DATABASE_URL or
-    BOT_DATA_DIR); None after one line on stderr."""
-    from bot.storage import StoreError, open_store
+def _sqlite_dir(args: argparse.Namespace) -> tuple[Path | None, str | None]:
+    """Where the state lives: (a SQLite folder, None) or (None, a PostgreSQL URL)."""
+    if getattr(args, "data_dir", None):
+        return args.data_dir, None
+    settings = _settings()
+    return (None, settings.database) if settings.database else (settings.bot_data_dir, None)
 
-    settings = None if args.data_dir else _settings()
-    if settings is None and not args.data_dir:
-        return None
+
+def _store(args: argparse.Namespace, *, create: bool):
+    """--data-dir's SQLite file, or the store the bot itself uses (DATABASE_URL, else
+    BOT_DATA_DIR). Without `create`, a SQLite file that does not exist yet gives None: reading
+    a report must not leave an empty data/ folder behind."""
+    from bot.storage import SQLITE_FILE, StoreError, open_store
+
+    folder, url = _sqlite_dir(args)
+    if folder is not None:
+        if folder.exists() and not folder.is_dir():
+            raise Failure(f"storage error: {folder} is not a folder", EXIT_STORAGE)
+        if not create and not (folder / SQLITE_FILE).is_file():
+            return None
     try:
-        if args.data_dir:
-            return open_store(data_dir=args.data_dir)
-        return open_store(settings.database, settings.bot_data_dir)
+        return open_store(url, folder)
     except StoreError as exc:
-        print(f"storage error: {exc}", file=sys.stderr)
-        return None
+        raise Failure(f"storage error: {exc}", EXIT_STORAGE) from None
+
+
+def _nothing_recorded(args: argparse.Namespace) -> str:
+    folder, _ = _sqlite_dir(args)
+    return (
+        f"No questions recorded yet: there is no {folder}/bot.sqlite3. The bot and the "
+        "console chat create it when they record a question."
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.engine import report
 
-    knowledge = _load_or_report(args.knowledge)
-    store = _store(args)
-    if knowledge is None or store is None:
-        return 1 if knowledge is None else 2
-    data = report.build(knowledge, store)
-    print(report.as_json(data) if args.format == "json" else report.as_markdown(data), end="")
+    knowledge = _load(args.knowledge)
+    store = _store(args, create=False)
+    if store is None:
+        print(_nothing_recorded(args), file=sys.stderr if args.format == "json" else sys.stdout)
+        if args.format == "json":
+            print(report.as_json(report.Report([], [], list(knowledge.entries))))
+        return 0
+    try:
+        data = report.build(knowledge, store)
+    finally:
+        store.close()
+    text = report.as_json(data) if args.format == "json" else report.as_markdown(data)
+    print(text, end="" if text.endswith("\n") else "\n")
     return 0
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     from bot.engine import report
 
-    knowledge = _load_or_report(args.knowledge)
-    store = _store(args)
-    if knowledge is None or store is None:
-        return 1 if knowledge is None else 2
-    print(
-        report.phrasing_snippets(knowledge, report.build(knowledge, store), args.min_count), end=""
-    )
+    knowledge = _load(args.knowledge)
+    store = _store(args, create=False)
+    if store is None:
+        print(_nothing_recorded(args))
+        return 0
+    try:
+        data = report.build(knowledge, store)
+    finally:
+        store.close()
+    print(report.phrasing_snippets(knowledge, data, args.min_count), end="")
     return 0
 
 
@@ -202,7 +256,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         engine, factor, limit = args.worker
         print(json.dumps(bench.worker(engine, int(factor), int(limit))))
         return 0
-    bench.main([int(f) for f in args.sizes.split(",")], args.questions)
+    try:
+        sizes = [int(f) for f in args.sizes.split(",")]
+    except ValueError:
+        raise Failure(
+            f"error: --sizes: {args.sizes!r} is not a list of numbers like 1,10"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise Failure("error: --sizes: each size is a whole number of 1 or more")
+    bench.main(sizes, args.questions)
     return 0
 
 
@@ -210,20 +272,16 @@ def cmd_brief(args: argparse.Namespace) -> int:
     """A briefing as a fresh chat would get it: printed, or posted once with --post."""
     from bot.engine import briefings
 
-    knowledge = _load_or_report(args.knowledge)
-    if knowledge is None:
-        return 1
+    knowledge = _load(args.knowledge)
     topic_id = None
     if args.topic:
         match = briefings.find_topic(knowledge, args.topic)
         if match.topic is None:
             choices = match.candidates or tuple(knowledge.topics.values())
-            print(
+            raise Failure(
                 f"error: no single topic matches {args.topic!r}; "
-                f"try one of: {', '.join(t.id for t in choices)}",
-                file=sys.stderr,
+                f"try one of: {', '.join(t.id for t in choices)}"
             )
-            return 2
         topic_id = match.topic.id
     briefing = briefings.pick(knowledge, briefings.Rotation(), topic_id).briefing
     if args.post is None:
@@ -238,20 +296,15 @@ def _post_briefing(chat: str, briefing) -> int:
     from bot.telegram.briefings import PostFailed, post_once
 
     if not (chat.startswith("@") or chat.lstrip("-").isdigit()):
-        print(f"error: {chat!r} is not a chat id or @channelname", file=sys.stderr)
-        return 2
+        raise Failure(f"error: {chat!r} is not a chat id or @channelname")
     settings = _settings()
-    if settings is None:
-        return 2
     if settings.token is None:
-        print("configuration error: TELEGRAM_BOT_TOKEN is not set", file=sys.stderr)
-        return 2
+        raise Failure("configuration error: TELEGRAM_BOT_TOKEN is not set", EXIT_SETTINGS)
     target = chat if chat.startswith("@") else int(chat)
     try:
         message_id = asyncio.run(post_once(settings, target, briefing))
     except PostFailed as exc:
-        print(f"error: could not post to {chat}: {exc}", file=sys.stderr)
-        return 1
+        raise Failure(f"error: could not post to {chat}: {exc}", 1) from None
     print(f"posted the briefing on {briefing.topic.id} to {chat} (message {message_id})")
     return 0
 
@@ -276,8 +329,7 @@ def cmd_migrate_store(args: argparse.Namespace) -> int:
         source, target = stores
         copied = target.copy_from(source)
     except StoreError as exc:
-        print(f"storage error: {exc}", file=sys.stderr)
-        return EXIT_STORAGE
+        raise Failure(f"storage error: {exc}", EXIT_STORAGE) from None
     finally:
         for store in stores:
             store.close()
@@ -286,78 +338,54 @@ def cmd_migrate_store(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stdin_lines():
-    while True:
-        try:
-            yield input("> " if sys.stdin.isatty() else "")
-        except EOFError:
-            return
+def cmd_help(args: argparse.Namespace) -> int:
+    parser = build_parser()
+    if args.topic is None:
+        parser.print_help()
+        return 0
+    choices = parser._subparsers._group_actions[0].choices  # the one subparsers action
+    if args.topic not in choices:
+        raise Failure(f"error: no command {args.topic!r}; the commands: {', '.join(choices)}")
+    choices[args.topic].print_help()
+    return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument(
-        "--knowledge", type=Path, default=kb.DEFAULT_DIR, help="the knowledge directory"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+COMMANDS = {
+    "validate": cmd_validate,
+    "ask": cmd_ask,
+    "export": cmd_export,
+    "eval": cmd_eval,
+    "chat": cmd_chat,
+    "run": cmd_run,
+    "report": cmd_report,
+    "suggest": cmd_suggest,
+    "bench": cmd_bench,
+    "brief": cmd_brief,
+    "migrate_store": cmd_migrate_store,
+    "help": cmd_help,
+}
 
-    p = sub.add_parser("validate", help="check the knowledge base; exit 1 on any problem")
-    p.add_argument("dir", nargs="?", type=Path)
-    p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("ask", help="answer one question ('-' reads one a line from stdin, as JSON)")
-    p.add_argument("question")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_ask)
-
-    p = sub.add_parser("export", help="the whole FAQ as JSON or Markdown")
-    p.add_argument("--format", choices=("json", "markdown"), default="json")
-    p.set_defaults(func=cmd_export)
-
-    from bot.cli.evaluation import DEFAULT_SET
-
-    p = sub.add_parser("eval", help="score the matcher on a question set")
-    p.add_argument("file", nargs="?", type=Path, default=DEFAULT_SET)
-    p.add_argument("--quiet", action="store_true", help="figures only, no misses")
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("chat", help="a local console chat with the same engine as the bot")
-    p.set_defaults(func=cmd_chat)
-
-    p = sub.add_parser("run", help="the Telegram bot (console chat when no token is set)")
-    p.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
-    p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("report", help="missed questions, disliked and never-matched entries")
-    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    p.add_argument("--data-dir", type=Path, help="the bot's data directory (BOT_DATA_DIR)")
-    p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser("suggest", help="YAML phrasings to review, from frequent misses")
-    p.add_argument("--min-count", type=int, default=2, help="only misses asked this often")
-    p.add_argument("--data-dir", type=Path, help="the bot's data directory (BOT_DATA_DIR)")
-    p.set_defaults(func=cmd_suggest)
-
-    p = sub.add_parser("brief", help="print a briefing, or post it once to a chat (--post)")
-    p.add_argument("--topic", help="a topic id or title (default: the first in rotation)")
-    p.add_argument("--post", metavar="CHAT_ID", help="post it via the Bot API: an id or @channel")
-    p.set_defaults(func=cmd_brief)
-
-    p = sub.add_parser("migrate-store", help="copy the bot's state into another, empty store")
-    p.add_argument("--from", dest="source", required=True, metavar="URL", help="sqlite:///PATH")
-    p.add_argument("--to", dest="target", required=True, metavar="URL", help="$DATABASE_URL")
-    p.set_defaults(func=cmd_migrate_store)
-
-    p = sub.add_parser("bench", help="print match-time, start-up and memory figures")
-    p.add_argument("--sizes", default="1,10,100,1000", help="FAQ size multipliers")
-    p.add_argument("--questions", type=int, default=200, help="questions timed per size")
-    p.add_argument(
-        "--worker", nargs=3, metavar=("ENGINE", "FACTOR", "LIMIT"), help=argparse.SUPPRESS
-    )
-    p.set_defaults(func=cmd_bench)
-    return parser
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush does
+    not complain about the reader that left (Python's documented remedy)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        code = COMMANDS[args.func](args)
+        sys.stdout.flush()  # inside the try: `| head` may have left already
+        return code
+    except Failure as exc:
+        if str(exc):
+            print(exc, file=sys.stderr)
+        return exc.code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_PIPE
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED

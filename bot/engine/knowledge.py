@@ -5,6 +5,7 @@ running bot on the last good one."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,9 @@ class Problem:
     line: int
     message: str
     entry: str | None = None
+    # A check across files (related entries, near-identical phrasings): listed after the
+    # problems inside each file, which are usually what to fix first.
+    cross: bool = False
 
     def __str__(self) -> str:
         where = f"{_display(self.file)}:{self.line}"
@@ -54,7 +58,7 @@ class KnowledgeError(Exception):
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the knowledge base")
-        self.problems = sorted(problems, key=lambda p: (str(p.file), p.line))
+        self.problems = sorted(problems, key=lambda p: (p.cross, str(p.file), p.line))
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,8 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
     entries: dict[str, Entry] = {}
     places: dict[str, tuple[Path, int]] = {}
     reviews: list[Problem] = []
+    phrasings: dict[tuple[str, int], int] = {}  # (entry id, phrasing index) -> its line
+    unloaded: set[str] = set()  # ids of entries in files that failed: they exist, unchecked
     faq_files = sorted((root / "faq").glob("*.yaml"))
     if not faq_files:
         problems.append(Problem(root / "faq", 1, "no FAQ files (*.yaml)"))
@@ -213,9 +219,11 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
     for path in faq_files:
         doc = _read(path, problems)
         if doc is None:
+            unloaded |= _ids_in_text(path)
             continue
         faq = _validate(FaqFile, doc, problems, context={"source_texts": texts, "sources": sources})
         if faq is None:
+            unloaded |= _ids_in_data(doc.data)
             continue
         if faq.topic.id in topics:
             problems.append(
@@ -241,6 +249,8 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
                 continue
             entries[entry.id] = entry
             places[entry.id] = (path, line)
+            for j in range(len(entry.questions)):
+                phrasings[entry.id, j] = doc.line_of(("entries", i, "questions", j))
             reviews += [
                 Problem(
                     path,
@@ -255,17 +265,38 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
     for entry in entries.values():
         path, line = places[entry.id]
         for rel in entry.related:
-            if rel not in entries:
+            if rel not in entries and rel not in unloaded:
                 problems.append(
-                    Problem(path, line, f"related entry {rel!r} does not exist", entry.id)
+                    Problem(
+                        path, line, f"related entry {rel!r} does not exist", entry.id, cross=True
+                    )
                 )
-    problems += _ambiguities(entries, places, normalizer)
+    problems += _ambiguities(entries, places, phrasings, normalizer)
     outside = _load_outside(root / "not-covered.yaml", entries, normalizer, problems)
     if problems:
         raise KnowledgeError(problems)
     return Knowledge(
         root, sources, topics, entries, synonyms, normalizer, places, tuple(reviews), outside
     )
+
+
+_ENTRY_ID = re.compile(r"""^\s*-\s+id:\s*["']?([\w-]+)""", re.MULTILINE)
+
+
+def _ids_in_text(path: Path) -> set[str]:
+    """The entry ids a file that is not valid YAML seems to define (`- id: x` lines)."""
+    try:
+        return set(_ENTRY_ID.findall(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return set()
+
+
+def _ids_in_data(data: object) -> set[str]:
+    """The entry ids of a file that parsed but failed validation."""
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return set()
+    return {str(e["id"]) for e in entries if isinstance(e, dict) and "id" in e}
 
 
 def _load_outside(
@@ -305,7 +336,10 @@ def _load_outside(
 
 
 def _ambiguities(
-    entries: dict[str, Entry], places: dict[str, tuple[Path, int]], normalizer: Normalizer
+    entries: dict[str, Entry],
+    places: dict[str, tuple[Path, int]],
+    phrasings: dict[tuple[str, int], int],
+    normalizer: Normalizer,
 ) -> list[Problem]:
     """Two entries sharing a phrasing would make the matcher toss a coin between them.
 
@@ -313,19 +347,19 @@ def _ambiguities(
     neighbours in length order: linear-ish instead of every pair, which keeps start-up fast."""
     items = sorted(
         (
-            (" ".join(sorted(normalizer.text(q).split())), entry.id, q)
+            (" ".join(sorted(normalizer.text(q).split())), entry.id, q, j)
             for entry in entries.values()
-            for q in entry.questions
+            for j, q in enumerate(entry.questions)
         ),
         key=lambda item: len(item[0]),
     )
     max_ratio = 2 / (NEAR_IDENTICAL / 100) - 1  # ratio = 2M/(a+b) >= r needs b <= a(2/r - 1)
     problems: list[Problem] = []
     reported: set[frozenset[str]] = set()
-    for i, (text, owner, question) in enumerate(items):
+    for i, (text, owner, question, j) in enumerate(items):
         if not text:
             continue
-        for other, other_owner, other_question in items[i + 1 :]:
+        for other, other_owner, other_question, k in items[i + 1 :]:
             if len(other) > len(text) * max_ratio + 1:
                 break
             pair = frozenset((owner, other_owner))
@@ -334,14 +368,19 @@ def _ambiguities(
             score = fuzz.ratio(text, other, score_cutoff=NEAR_IDENTICAL)
             if score:
                 reported.add(pair)
-                path, line = places[owner]
+                path = places[owner][0]
+                other_path = places[other_owner][0]
+                other_line = phrasings.get((other_owner, k), places[other_owner][1])
                 problems.append(
                     Problem(
                         path,
-                        line,
-                        f"phrasing {question!r} is near-identical ({score:.0f}) "
-                        f"to {other_question!r} of entry {other_owner}",
+                        phrasings.get((owner, j), places[owner][1]),
+                        f"phrasing {question!r} is near-identical ({score:.0f}) to "
+                        f"{other_question!r} of entry {other_owner} "
+                        f"({_display(other_path)}:{other_line}); the bot would hesitate "
+                        "between the two entries",
                         owner,
+                        cross=True,
                     )
                 )
     return problems

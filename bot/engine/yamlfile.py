@@ -78,6 +78,28 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
+# What the parser was inside when it failed, when that was opened on an earlier line: a
+# bracket or a quotation mark left open is only noticed where something else begins, but the
+# line to fix is the one that opened it.
+_OPENED = {
+    "while parsing a flow sequence": "the '[' opened here is not closed",
+    "while parsing a flow mapping": "the '{' opened here is not closed",
+    "while scanning a quoted scalar": "the quotation mark opened here is not closed",
+}
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """The line where the problem starts, and what is wrong, with the line where the parser
+    noticed it when that is another one."""
+    problem_line = exc.problem_mark.line + 1 if exc.problem_mark else None
+    context_line = exc.context_mark.line + 1 if exc.context_mark else None
+    opened = _OPENED.get(exc.context or "")
+    if opened and context_line and problem_line and context_line < problem_line:
+        return context_line, f"{opened} ({exc.problem} on line {problem_line})"
+    text = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+    return problem_line or context_line or 1, text
+
+
 def load(path: Path) -> YamlDoc:
     """Parse one file with the safe loader; a syntax error carries its line."""
     size = path.stat().st_size
@@ -95,10 +117,8 @@ def load(path: Path) -> YamlDoc:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise YamlSyntaxError(line, f"YAML syntax error: {problem}") from exc
+        line, message = _syntax_error(exc)
+        raise YamlSyntaxError(line, f"YAML syntax error: {message}") from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1, f"YAML error: {exc}") from exc
     finally:

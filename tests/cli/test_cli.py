@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 
@@ -93,15 +97,19 @@ def test_eval_prints_figures_per_topic_and_style() -> None:
         assert label in run.stdout
 
 
-def test_chat_is_the_same_engine_in_a_terminal() -> None:
-    run = bot("chat", stdin="hello\nhow many people are in the prison camps?\nsanctions\n1\nquit\n")
+def test_chat_is_the_same_engine_in_a_terminal(tmp_path: Path) -> None:
+    run = bot(
+        "chat",
+        stdin="hello\nhow many people are in the prison camps?\nsummit\n1\nquit\n",
+        env={"BOT_DATA_DIR": str(tmp_path)},
+    )
     assert run.returncode == 0
     assert "Hello!" in run.stdout and "120,000" in run.stdout
     assert "Did you mean" in run.stdout and run.stdout.count("Sources:") >= 2
 
 
-def test_run_without_a_token_starts_the_console_chat() -> None:
-    run = bot("run", stdin="who is olivia enos\n")
+def test_run_without_a_token_starts_the_console_chat(tmp_path: Path) -> None:
+    run = bot("run", stdin="who is olivia enos\n", env={"BOT_DATA_DIR": str(tmp_path)})
     assert run.returncode == 0 and "Heritage" in run.stdout
     assert "console" in run.stderr
 
@@ -142,3 +150,177 @@ def test_run_with_a_broken_faq_names_the_problems_and_exits_1(minimal_knowledge)
     assert run.returncode == 1
     assert "camps.yaml:" in run.stderr and "unknown source 'timez'" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# -- as a newcomer meets it: no tracebacks, their paths, help everywhere ---------------------------
+def one_line_error(run: subprocess.CompletedProcess[str], code: int) -> None:
+    assert run.returncode == code, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_eval_of_a_missing_file_is_one_line_and_exit_2() -> None:
+    run = bot("eval", "nonexistent.yaml")
+    one_line_error(run, 2)
+    assert "nonexistent.yaml" in run.stderr and "No such file" in run.stderr
+
+
+def test_eval_of_a_file_that_is_not_a_question_set_is_one_line(tmp_path: Path) -> None:
+    for text in ("answerable: [", "- just\n- a list\n", "answerable:\n  - q: no expect\n"):
+        path = tmp_path / "set.yaml"
+        path.write_text(text, encoding="utf-8")
+        one_line_error(bot("eval", str(path)), 2)
+
+
+def test_eval_without_answerable_questions_says_n_a(tmp_path: Path) -> None:
+    path = tmp_path / "declines.yaml"
+    path.write_text("declined:\n  - q: what is the weather in paris\n    kind: off-topic\n")
+    run = bot("eval", str(path))
+    assert run.returncode == 0, run.stderr
+    assert "answered right: n/a" in run.stdout and "0/0" not in run.stdout
+    assert "declined right: 1/1 (100.0%)" in run.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "export --format markdown | head -c1",
+        "export | head -c1",
+        "ask what is the kwanliso | true",
+        "brief --topic camps | true",
+        "ask --json - < <(yes who is olivia enos | head -n 300) | head -c1",
+    ],
+)
+def test_output_cut_short_by_a_pipe_is_no_traceback(command: str) -> None:
+    run = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; python -m bot {command}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+        timeout=120,
+    )
+    assert run.stderr == "", run.stderr
+    assert run.returncode in (0, 141)  # 141: the reader left first, as `yes | head` reports
+
+
+def test_a_bot_data_dir_that_is_a_file_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("oops")
+    for command in (["report"], ["suggest"], ["chat"]):
+        run = bot(*command, stdin="hello\n", env={"BOT_DATA_DIR": str(not_a_folder)})
+        one_line_error(run, 3)
+        assert run.stderr.startswith("storage error:") and "not a folder" in run.stderr
+
+
+def test_report_on_a_fresh_clone_creates_nothing_and_says_so(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run = bot("report", env={"BOT_DATA_DIR": str(data)})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("No questions recorded yet") and len(run.stdout.splitlines()) == 1
+    assert not data.exists()
+    as_json = bot("report", "--format", "json", env={"BOT_DATA_DIR": str(data)})
+    assert json.loads(as_json.stdout)["misses"] == [] and not data.exists()
+
+
+def test_report_json_ends_with_a_newline(tmp_path: Path) -> None:
+    from bot.storage import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "bot.sqlite3")
+    store.record_miss("how old is kim jong un", "declined", None, None)
+    store.close()
+    run = bot("report", "--format", "json", "--data-dir", str(tmp_path))
+    assert run.returncode == 0 and run.stdout.endswith("}\n")
+    assert json.loads(run.stdout)["misses"][0]["count"] == 1
+
+
+def test_ask_needs_no_quotes() -> None:
+    run = bot("ask", "what", "is", "the", "kwanliso")
+    assert run.returncode == 0, run.stderr
+    assert "Sources:" in run.stdout and "political" in run.stdout.lower()
+
+
+def test_options_work_after_the_subcommand(minimal_knowledge) -> None:
+    root = minimal_knowledge()
+    run = bot("ask", "--json", "-", "--knowledge", str(root), stdin="kwanliso numbers\n")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["entry_id"] == "camps-how-many"
+    assert bot("validate", "--knowledge", str(root)).stdout.startswith("2 entries in 1 topics")
+
+
+def test_paths_are_the_callers_not_the_repositorys(minimal_knowledge, tmp_path: Path) -> None:
+    root = minimal_knowledge()
+    run = subprocess.run(
+        [str(ROOT / "bin" / "bot"), "validate", root.name],
+        capture_output=True,
+        text=True,
+        cwd=root.parent,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("2 entries in 1 topics")
+    usage = subprocess.run(
+        [str(ROOT / "bin" / "bot"), "ask", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=root.parent,
+        timeout=300,
+    )
+    assert usage.stdout.startswith(f"usage: {ROOT / 'bin' / 'bot'} ask ")
+
+
+def test_version_and_help_subcommand() -> None:
+    version = bot("--version")
+    assert version.returncode == 0 and re.fullmatch(
+        r"python -m bot \d+\.\d+\.\d+\n", version.stdout
+    )
+    overview = bot("help")
+    assert overview.returncode == 0 and overview.stdout.startswith("usage: python -m bot ")
+    for command in ("chat", "ask", "validate", "export", "eval", "report", "bench", "help"):
+        assert f"    {command} " in overview.stdout
+    ask = bot("help", "ask")
+    assert ask.returncode == 0 and ask.stdout.startswith("usage: python -m bot ask ")
+    one_line_error(bot("help", "frobnicate"), 2)
+
+
+def test_every_subcommand_explains_itself_with_defaults_and_an_example() -> None:
+    from bot.cli.parser import build_parser
+
+    parser = build_parser("nkbot")
+    commands = parser._subparsers._group_actions[0].choices
+    assert len(commands) >= 12
+    for name, sub in commands.items():
+        text = sub.format_help()
+        lines = text.split("\n\n")
+        assert lines[0].startswith(f"usage: nkbot {name} "), text
+        assert lines[1].strip().endswith("."), f"{name}: no one-line description"
+        assert f"example:\n  nkbot {name}" in text, f"{name}: no example"
+        assert "exit codes:" in text
+        for action in sub._actions:
+            if action.help == argparse.SUPPRESS:
+                continue
+            assert action.help, f"{name} {action.dest}: no help"
+            default = action.default
+            if default not in (None, False, argparse.SUPPRESS) and action.dest != "help":
+                assert f"default: {default}" in " ".join(text.split()), f"{name} {action.dest}"
+
+
+def test_bench_defaults_to_the_sizes_that_finish_in_a_minute_and_shows_progress() -> None:
+    from bot.cli.parser import build_parser
+
+    assert build_parser().parse_args(["bench"]).sizes == "1,10"
+    run = bot("bench", "--sizes", "1", "--questions", "5")
+    assert run.returncode == 0, run.stderr
+    assert (
+        "[1/1] x1: timing the matcher" in run.stderr and "[1/1] x1: timing the naive" in run.stderr
+    )
+    assert re.search(r"^\s+x1\s+\d+ matcher", run.stdout, re.M)
+
+
+def test_export_markdown_links_each_entry_to_the_bot_when_named(knowledge) -> None:
+    plain = bot("export", "--format", "markdown").stdout
+    assert "t.me" not in plain
+    linked = bot("export", "--format", "markdown", "--bot-username", "nkrights_bot").stdout
+    for entry_id in knowledge.entries:
+        assert f"https://t.me/nkrights_bot?start={entry_id}" in linked
+    assert linked.count("https://t.me/nkrights_bot?start=") == len(knowledge.entries)

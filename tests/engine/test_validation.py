@@ -3,6 +3,7 @@ reported as `file:line: entry <id>: message`."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -373,3 +374,70 @@ def test_a_source_needs_a_headline_or_its_standfirst(minimal_knowledge) -> None:
     write_sources(root, '    note: "The U.S.', '    # "The U.S.')
     problems = problems_of(root)
     assert any("'huffpost' needs a headline or, if unknown, its standfirst" in p for p in problems)
+
+
+# -- root causes first, at the line to fix --------------------------------------------------------
+def test_one_wrong_quote_is_one_problem_not_missing_related_entries(knowledge_copy) -> None:
+    """A quote that is not verbatim fails its whole file; the entries other files relate to
+    there still exist and must not be reported missing before (or beside) the real error."""
+    camps = knowledge_copy / "faq" / "camps.yaml"
+    text = camps.read_text(encoding="utf-8")
+    camps.write_text(text.replace('quote: "Up to 120,000', 'quote: "Up to 130,000', 1))
+    problems = problems_of(knowledge_copy)
+    assert len(problems) == 1, problems
+    assert "camps.yaml:" in problems[0] and "not verbatim" in problems[0]
+
+
+def test_related_entries_of_a_file_that_is_not_yaml_are_not_reported_missing(
+    knowledge_copy,
+) -> None:
+    camps = knowledge_copy / "faq" / "camps.yaml"
+    lines = camps.read_text(encoding="utf-8").splitlines(keepends=True)
+    n = next(i for i, line in enumerate(lines) if line.strip().startswith("related: ["))
+    lines[n] = lines[n].replace("]", "", 1)  # an unclosed [
+    camps.write_text("".join(lines), encoding="utf-8")
+    problems = problems_of(knowledge_copy)
+    assert len(problems) == 1, problems
+    path, line, message = problems[0].split(":", 2)
+    assert path.endswith("camps.yaml") and "YAML syntax error" in message
+    assert int(line) == n + 1, problems  # the line of the [, not the next one
+    assert "'['" in message and f"line {n + 2}" in message
+
+
+def test_checks_across_files_come_after_the_problems_inside_files(minimal_knowledge) -> None:
+    """access.yaml sorts first, but its dangling reference is a cross-file check: the broken
+    field inside camps.yaml is listed before it."""
+    minimal_knowledge(
+        MINIMAL_FAQ.replace("  - id: camps-denial\n", "  - id: camps-denial\n    colour: red\n")
+    )
+    access = (
+        MINIMAL_FAQ.replace("id: camps\n", "id: access\n")
+        .replace("title: Political prison camps", "title: Access")
+        .replace("id: camps-", "id: access-")
+        .replace("How many people are held", "What number of inmates are held")
+        .replace("kwanliso numbers", "count of kwanliso inmates")
+        .replace("Does North Korea admit", "Has Pyongyang ever conceded")
+        .replace("    citations:\n", "    related: [access-nowhere]\n    citations:\n", 1)
+    )
+    problems = problems_of(minimal_knowledge(access, name="access.yaml"))
+    assert len(problems) == 2, problems
+    assert "camps.yaml:" in problems[0] and "unknown field 'colour'" in problems[0]
+    assert "access.yaml:" in problems[1] and "'access-nowhere' does not exist" in problems[1]
+
+
+def test_a_near_identical_phrasing_is_reported_at_its_line_naming_both(minimal_knowledge) -> None:
+    copied = "how many people are held in the political prison camp"
+    faq = MINIMAL_FAQ.replace(
+        "      - Does North Korea admit the camps exist?",
+        f"      - Does North Korea admit the camps exist?\n      - {copied}",
+    )
+    root = minimal_knowledge(faq)
+    (hit,) = [p for p in problems_of(root) if "near-identical" in p]
+    lines = (root / "faq" / "camps.yaml").read_text().splitlines()
+    path, line, message = hit.split(":", 2)
+    first, second = re.findall(r"'([^']+)'", message)[:2]
+    assert first in lines[int(line) - 1], hit  # the phrasing's own line, not its entry's
+    other = re.search(r"camps\.yaml:(\d+)\)", message)
+    assert other and second in lines[int(other.group(1)) - 1], hit
+    assert copied in (first, second)
+    assert "camps-denial" in message and "camps-how-many" in message
