@@ -20,6 +20,7 @@ from telegram.ext import ContextTypes
 
 from bot.engine import render, smalltalk
 from bot.engine.matcher import Result, Status
+from bot.engine.models import Entry
 from bot.engine.service import FaqService
 from bot.settings import Settings
 from bot.storage import Store
@@ -84,14 +85,19 @@ def about_html(context: Context) -> str:
 
 
 # -- answering ------------------------------------------------------------------------------------
+async def send_answer(message: Message, entry: Entry, context: Context, *, quote: bool) -> None:
+    """An entry's answer with its sources and buttons, as a reply in `message`'s chat."""
+    await message.reply_html(
+        render.answer_html(entry, service(context).knowledge),
+        reply_markup=keyboards.answer_keyboard(entry),
+        do_quote=quote,
+    )
+
+
 async def send_result(message: Message, result: Result, context: Context, *, quote: bool) -> None:
     knowledge = service(context).knowledge
     if result.status is Status.ANSWERED and result.entry:
-        await message.reply_html(
-            render.answer_html(result.entry, knowledge),
-            reply_markup=keyboards.answer_keyboard(result.entry),
-            do_quote=quote,
-        )
+        await send_answer(message, result.entry, context, quote=quote)
     elif result.status is Status.SUGGEST:
         await message.reply_html(
             render.suggest_html(),
@@ -162,8 +168,25 @@ async def on_non_text(update: Update, context: Context) -> None:
 
 # -- commands -------------------------------------------------------------------------------------
 async def cmd_start(update: Update, context: Context) -> None:
-    await update.effective_message.reply_html(
-        welcome_html(context), reply_markup=keyboards.topics_keyboard(service(context).knowledge)
+    """`/start` alone greets; `/start <entry id>` is a shared deep link
+    (t.me/<bot>?start=<id>) and answers that entry at once."""
+    message = update.effective_message
+    payload = (context.args or [""])[0]
+    if payload:
+        result = service(context).choose(payload)
+        log.info("deep link entry=%s", result.entry.id if result and result.entry else "unknown")
+        if result is not None and result.entry:
+            await send_answer(message, result.entry, context, quote=False)
+            return
+    note = (
+        "<i>The link you followed points to an answer I no longer have; here is what I do"
+        " answer.</i>\n\n"
+        if payload
+        else ""
+    )
+    await message.reply_html(
+        note + welcome_html(context),
+        reply_markup=keyboards.topics_keyboard(service(context).knowledge),
     )
 
 
@@ -221,10 +244,7 @@ async def on_callback(update: Update, context: Context) -> None:
             await _quietly(query.answer("That question is no longer in the FAQ."))
             return
         await _quietly(query.answer())
-        await message.reply_html(
-            render.answer_html(result.entry, knowledge),
-            reply_markup=keyboards.answer_keyboard(result.entry),
-        )
+        await send_answer(message, result.entry, context, quote=False)
         return
     if (
         kind in (keyboards.TOPIC, keyboards.MORE)
