@@ -105,7 +105,12 @@ class FaqService:
         return result
 
     def search(self, query: str, limit: int = 10) -> list[Entry]:
-        """Entries for an inline query: the answer first, then close candidates."""
+        """Entries for an inline query: the answer first, then close candidates. A query that
+        is exactly one of an entry's phrasings (what the Share button types) yields that entry
+        alone, so the person sharing an answer cannot pick the wrong one."""
+        exact = self.exact(query)
+        if exact is not None:
+            return [exact]
         result = self.matcher.match(query)
         if result.status is Status.ANSWERED and result.entry:
             return [
@@ -115,6 +120,19 @@ class FaqService:
         if result.status is Status.SUGGEST:
             return [c.entry for c in result.candidates][:limit]
         return []
+
+    def exact(self, text: str) -> Entry | None:
+        """The entry whose id `text` is, or one of whose phrasings it is (case and spacing
+        aside)."""
+        key = " ".join(text.split()).casefold()
+        if not key:
+            return None
+        if key in self.knowledge.entries:
+            return self.knowledge.entries[key]
+        for entry in self.knowledge.entries.values():
+            if any(" ".join(q.split()).casefold() == key for q in entry.questions):
+                return entry
+        return None
 
     def popular(self, limit: int = 10) -> list[Entry]:
         entries = self.knowledge.entries

@@ -29,3 +29,16 @@ def test_an_unknown_deep_link_gets_the_welcome_and_a_note(api, bot) -> None:
     assert "t:camps" in [b["callback_data"] for b in buttons(call)]
     plain = ask(api, "/start", 43)
     assert "no longer have" not in plain["text"] and "Ask me a question" in plain["text"]
+
+
+def test_the_share_button_opens_the_chat_picker_with_exactly_that_answer(api, bot) -> None:
+    sent = ask(api, "who is olivia enos", 44)
+    (share,) = [b for b in buttons(sent) if "switch_inline_query_chosen_chat" in b]
+    chosen = share["switch_inline_query_chosen_chat"]
+    assert chosen["allow_user_chats"] and chosen["allow_group_chats"]
+    api.inline_query(chosen["query"], user_id=44)  # what Telegram sends once a chat is picked
+    (result,) = api.wait_for("answerInlineQuery")["results"]
+    assert result["id"] == "people-olivia-enos"
+    assert result["input_message_content"]["message_text"] == sent["text"]
+    labels = [b["text"] for b in buttons(sent)]
+    assert {"👍", "👎", "More on this topic"} <= set(labels)
