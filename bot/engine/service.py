@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
 
+from bot.engine import followup
 from bot.engine import knowledge as kb
 from bot.engine.matcher import Matcher, Result, Status
 from bot.engine.models import Entry
@@ -120,6 +121,10 @@ class FaqService:
         if result.status is Status.SUGGEST:
             return [c.entry for c in result.candidates][:limit]
         return []
+
+    def next_questions(self, entry: Entry) -> list[Entry]:
+        """Up to three questions to offer under `entry`'s answer."""
+        return followup.next_questions(self.matcher, entry)
 
     def exact(self, text: str) -> Entry | None:
         """The entry whose id `text` is, or one of whose phrasings it is (case and spacing

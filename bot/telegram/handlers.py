@@ -87,9 +87,10 @@ def about_html(context: Context) -> str:
 # -- answering ------------------------------------------------------------------------------------
 async def send_answer(message: Message, entry: Entry, context: Context, *, quote: bool) -> None:
     """An entry's answer with its sources and buttons, as a reply in `message`'s chat."""
+    svc = service(context)
     await message.reply_html(
-        render.answer_html(entry, service(context).knowledge),
-        reply_markup=keyboards.answer_keyboard(entry),
+        render.answer_html(entry, svc.knowledge),
+        reply_markup=keyboards.answer_keyboard(entry, svc.next_questions(entry)),
         do_quote=quote,
     )
 

@@ -5,6 +5,8 @@ Callback data is at most 64 bytes; entry and topic ids are slugs of at most 40, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, SwitchInlineQueryChosenChat
 
 from bot.engine.knowledge import Knowledge
@@ -45,7 +47,9 @@ def share_button(entry: Entry) -> InlineKeyboardButton:
     )
 
 
-def answer_keyboard(entry: Entry) -> InlineKeyboardMarkup:
+def answer_keyboard(entry: Entry, next_questions: Sequence[Entry] = ()) -> InlineKeyboardMarkup:
+    """Votes and Share, then a button per follow-up question (pressed, it answers in a new
+    message), then the rest of the topic."""
     return InlineKeyboardMarkup(
         [
             [
@@ -53,6 +57,14 @@ def answer_keyboard(entry: Entry) -> InlineKeyboardMarkup:
                 InlineKeyboardButton("👎", callback_data=f"{VOTE}:{entry.id}:-"),
                 share_button(entry),
             ],
+            *(
+                [
+                    InlineKeyboardButton(
+                        f"❓ {short(e.questions[0])}", callback_data=f"{ENTRY}:{e.id}"
+                    )
+                ]
+                for e in next_questions
+            ),
             [InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}")],
         ]
     )
