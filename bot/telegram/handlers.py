@@ -295,8 +295,8 @@ async def on_inline(update: Update, context: Context) -> None:
     results = [
         InlineQueryResultArticle(
             id=entry.id,
-            title=keyboards.short(entry.questions[0], 100),
-            description=keyboards.short(entry.answer, 120),
+            title=render.inline_title(entry),
+            description=render.inline_description(entry),
             input_message_content=InputTextMessageContent(
                 render.answer_html(entry, svc.knowledge), parse_mode=ParseMode.HTML
             ),

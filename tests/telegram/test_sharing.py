@@ -42,3 +42,26 @@ def test_the_share_button_opens_the_chat_picker_with_exactly_that_answer(api, bo
     assert result["input_message_content"]["message_text"] == sent["text"]
     labels = [b["text"] for b in buttons(sent)]
     assert {"👍", "👎", "More on this topic"} <= set(labels)
+
+
+def test_inline_results_fit_telegrams_title_and_description(api, bot, knowledge) -> None:
+    long = max(knowledge.entries.values(), key=lambda e: len(e.questions[0]))
+    assert len(long.questions[0]) > 64  # the FAQ has one: the case this test is about
+    api.inline_query(long.questions[0], user_id=45)
+    (result,) = api.wait_for("answerInlineQuery")["results"]
+    assert result["id"] == long.id
+    assert len(result["title"]) <= 64 and result["title"].endswith("…")
+    api.inline_query("", user_id=46)
+    for result in api.wait_for("answerInlineQuery")["results"]:
+        assert len(result["title"]) <= 64 and len(result["description"]) <= 120
+
+
+def test_an_answer_keeps_its_headlines_and_quotes_below_the_fold(api, bot, knowledge) -> None:
+    sent = ask(api, "how many people are in north korea's prison camps?", 47)
+    text = sent.result["text"]
+    folded = sum(
+        e["length"] for e in sent.result["entities"] if e["type"] == "expandable_blockquote"
+    )
+    entry = knowledge.entries["camps-how-many"]
+    assert len(text) - folded < len(entry.answer) + 300
+    assert text.count("Human Rights Watch, by Phil Robertson") == 1  # each article once
