@@ -144,12 +144,18 @@ def credit_html(source: Source) -> str:
     return link + escape(credit(source).removeprefix(source.outlet))
 
 
-def answer_html(entry: Entry, knowledge: Knowledge, *, quotes: bool = True) -> str:
+def answer_html(
+    entry: Entry, knowledge: Knowledge, *, quotes: bool = True, after: Entry | None = None
+) -> str:
     """The answer and one short line per article (the outlet as the link, the author as far
     as the text confirms them, the date) stay in view on a phone; the headline, the full
     byline with what is inferred, and the verbatim quotes are folded into one expandable
-    block per article."""
+    block per article. `after`: the entry a short follow-up question was read with, named
+    first so the reader knows what "that" was taken to mean."""
     parts = [escape(entry.answer), "", "<b>Sources</b>"]
+    if after is not None:
+        followed = escape(after.questions[0])
+        parts[:0] = [f"<i>\u21aa Following on from \u201c{followed}\u201d</i>", ""]
     for source, said in citations_by_source(entry, knowledge):
         if not quotes:
             parts.append(f"• {source_line_html(source)}")
@@ -162,7 +168,7 @@ def answer_html(entry: Entry, knowledge: Knowledge, *, quotes: bool = True) -> s
         parts.append(f"<blockquote expandable>{chr(10).join(folded)}</blockquote>")
     html = "\n".join(parts)
     if len(html) > TELEGRAM_LIMIT:  # never with a 700-character answer, but never send a 400
-        return answer_html(entry, knowledge, quotes=False)
+        return answer_html(entry, knowledge, quotes=False, after=after)
     return html
 
 

@@ -74,9 +74,16 @@ class FaqService:
     def knowledge(self) -> kb.Knowledge:
         return self.matcher.knowledge
 
-    def ask(self, question: str) -> Result:
-        """Match and remember: answered entries are counted, misses kept for the report."""
+    def ask(self, question: str, after: str | None = None) -> Result:
+        """Match and remember: answered entries are counted, misses kept for the report.
+
+        `after`: the entry the question follows on from (the chat's last answer, the answer
+        replied to). It is used only when the question alone is not answered and is short
+        (bot.engine.followup); such an answer has reason followup.FOLLOW_UP."""
         result = self.matcher.match(question)
+        previous = self.knowledge.entries.get(after) if after else None
+        if previous is not None:
+            result = followup.continue_from(self.matcher, result, previous) or result
         if self.store is not None:
             self._record(result)
         return result

@@ -19,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.engine import render, smalltalk
+from bot.engine.followup import FOLLOW_UP
 from bot.engine.matcher import Result, Status
 from bot.engine.models import Entry
 from bot.engine.service import FaqService
@@ -85,20 +86,61 @@ def about_html(context: Context) -> str:
 
 
 # -- answering ------------------------------------------------------------------------------------
-async def send_answer(message: Message, entry: Entry, context: Context, *, quote: bool) -> None:
-    """An entry's answer with its sources and buttons, as a reply in `message`'s chat."""
+async def send_answer(
+    message: Message,
+    entry: Entry,
+    context: Context,
+    *,
+    quote: bool,
+    after: Entry | None = None,
+) -> None:
+    """An entry's answer with its sources and buttons, as a reply in `message`'s chat; the
+    chat remembers it for short follow-ups."""
     svc = service(context)
-    await message.reply_html(
-        render.answer_html(entry, svc.knowledge),
+    sent = await message.reply_html(
+        render.answer_html(entry, svc.knowledge, after=after),
         reply_markup=keyboards.answer_keyboard(entry, svc.next_questions(entry)),
         do_quote=quote,
     )
+    remember(context, sent.message_id, entry)
 
 
-async def send_result(message: Message, result: Result, context: Context, *, quote: bool) -> None:
+# -- what a follow-up follows on from: per chat, in memory -----------------------------------------
+FOLLOW_UP_WINDOW = 15 * 60  # seconds after an answer that a private follow-up reads with it
+REMEMBERED = 50  # answers per chat whose replies are read with them
+
+
+def remember(context: Context, message_id: int, entry: Entry) -> None:
+    if context.chat_data is None:
+        return
+    context.chat_data["last_answer"] = (entry.id, time.monotonic())
+    answers: dict[int, str] = context.chat_data.setdefault("answers", {})
+    answers[message_id] = entry.id
+    while len(answers) > REMEMBERED:
+        del answers[next(iter(answers))]
+
+
+def previous_entry(message: Message, context: Context) -> str | None:
+    """The answer a question follows on from: in any chat the bot's answer it replies to; in
+    a private chat also the last answer, when recent."""
+    data = context.chat_data or {}
+    reply = message.reply_to_message
+    if reply and reply.from_user and reply.from_user.id == context.bot.id:
+        return data.get("answers", {}).get(reply.message_id)
+    if message.chat.type == ChatType.PRIVATE and "last_answer" in data:
+        entry_id, at = data["last_answer"]
+        if time.monotonic() - at <= FOLLOW_UP_WINDOW:
+            return entry_id
+    return None
+
+
+async def send_result(
+    message: Message, result: Result, context: Context, *, quote: bool, after: str | None = None
+) -> None:
     knowledge = service(context).knowledge
     if result.status is Status.ANSWERED and result.entry:
-        await send_answer(message, result.entry, context, quote=quote)
+        followed = knowledge.entries.get(after or "") if result.reason == FOLLOW_UP else None
+        await send_answer(message, result.entry, context, quote=quote, after=followed)
     elif result.status is Status.SUGGEST:
         await message.reply_html(
             render.suggest_html(),
@@ -117,15 +159,19 @@ async def send_result(message: Message, result: Result, context: Context, *, quo
 
 async def answer(message: Message, question: str, context: Context) -> None:
     started = time.perf_counter()
-    result = service(context).ask(question)
-    await send_result(message, result, context, quote=message.chat.type != ChatType.PRIVATE)
+    after = previous_entry(message, context)
+    result = service(context).ask(question, after=after)
+    await send_result(
+        message, result, context, quote=message.chat.type != ChatType.PRIVATE, after=after
+    )
     log.info(
-        "question chat=%s status=%s entry=%s score=%.0f latency_ms=%.1f",
+        "question chat=%s status=%s entry=%s score=%.0f latency_ms=%.1f%s",
         message.chat.type,
         result.status,
         result.entry.id if result.entry else "-",
         result.score,
         (time.perf_counter() - started) * 1000,
+        f" after={after}" if result.reason == FOLLOW_UP else "",
     )
 
 

@@ -48,3 +48,50 @@ def test_a_stale_follow_up_is_answered_politely(api, bot) -> None:
     assert reply.get("text") and "sorry" not in reply["text"].lower()
     assert "no longer" in reply["text"]
     assert len(api.calls("sendMessage", chat_id=52)) == 1  # nothing else sent
+
+
+GROUP = -100777
+
+
+def test_a_short_private_follow_up_reads_with_the_answer_before_it(api, bot, knowledge) -> None:
+    alone = ask(api, "when was that?", 53)  # no answer before it: declined as ever
+    assert "Following on from" not in alone["text"] and "Sources" not in alone["text"]
+    first = ask(api, "why was otto warmbier arrested", 53)
+    entry = knowledge.entries["warmbier-why-arrested"]
+    assert escape(entry.answer) in first["text"]
+    follow = ask(api, "when was that?", 53)
+    assert follow["text"].startswith(f"<i>↪ Following on from “{escape(entry.questions[0])}”")
+    assert escape(entry.answer) in follow["text"] and "<b>Sources</b>" in follow["text"]
+    bot.wait_log("entry=warmbier-why-arrested score=100")
+    bot.wait_log("after=warmbier-why-arrested")
+
+
+def test_a_reply_to_an_answer_in_a_group_is_read_with_its_topic(api, bot, knowledge) -> None:
+    asked = api.message(
+        "/ask@nkrights_bot what are the kwanliso",
+        chat_id=GROUP,
+        chat_type="supergroup",
+        user_id=54,
+    )
+    first = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
+    assert escape(knowledge.entries["camps-what-are-they"].answer) in first["text"]
+    quoted = first["reply_parameters"]
+    assert quoted["message_id"] == asked["message"]["message_id"]
+    assert quoted["allow_sending_without_reply"] is True
+
+    follow = api.message(
+        "how many?",
+        chat_id=GROUP,
+        chat_type="supergroup",
+        user_id=55,
+        reply_to_message_id=first.result["message_id"],
+    )
+    reply = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
+    how_many = knowledge.entries["camps-how-many"]
+    assert escape(how_many.answer) in reply["text"]
+    assert "Following on from “What are North Korea" in reply["text"]
+    assert reply["reply_parameters"]["message_id"] == follow["message"]["message_id"]
+    # Not a reply to the bot: no context, and "how many?" alone is a "did you mean".
+    api.message("@nkrights_bot how many?", chat_id=GROUP, chat_type="supergroup", user_id=56)
+    plain = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
+    assert "Following on from" not in plain["text"]
