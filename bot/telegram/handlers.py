@@ -73,6 +73,8 @@ HELP_HTML = (
     " briefing in this chat (defaults: all topics, daily at 09:00, UTC);"
     " /subscriptions shows it, /unsubscribe stops it.\n"
     "• Inline: type my @username and a question in any chat.\n"
+    "• Under an answer: ↗ Share sends it to another chat; ❓ buttons ask a related question;"
+    " a short follow-up such as <i>when was that?</i> is read with the answer before it.\n"
     "👍/👎 under an answer tell the maintainers what to improve."
 )
 
