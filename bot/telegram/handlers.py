@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from html import escape
 
 from telegram import (
@@ -104,35 +105,51 @@ async def send_answer(
         reply_markup=keyboards.answer_keyboard(entry, svc.next_questions(entry)),
         do_quote=quote,
     )
-    remember(context, sent.message_id, entry)
+    recent(context).add(sent.chat_id, sent.message_id, entry.id)
 
 
-# -- what a follow-up follows on from: per chat, in memory -----------------------------------------
+# -- what a follow-up follows on from ------------------------------------------------------------
 FOLLOW_UP_WINDOW = 15 * 60  # seconds after an answer that a private follow-up reads with it
-REMEMBERED = 50  # answers per chat whose replies are read with them
 
 
-def remember(context: Context, message_id: int, entry: Entry) -> None:
-    if context.chat_data is None:
-        return
-    context.chat_data["last_answer"] = (entry.id, time.monotonic())
-    answers: dict[int, str] = context.chat_data.setdefault("answers", {})
-    answers[message_id] = entry.id
-    while len(answers) > REMEMBERED:
-        del answers[next(iter(answers))]
+class RecentAnswers:
+    """Which entry each recent answer showed, and each chat's last answer: what a short
+    follow-up is read with. In memory and bounded (oldest first out): after a restart, or for
+    an answer long buried, a follow-up is simply read on its own."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._shown: OrderedDict[tuple[int, int], str] = OrderedDict()
+        self._last: OrderedDict[int, tuple[str, float]] = OrderedDict()
+
+    def add(self, chat_id: int, message_id: int, entry_id: str) -> None:
+        self._shown[(chat_id, message_id)] = entry_id
+        self._last[chat_id] = (entry_id, time.monotonic())
+        self._last.move_to_end(chat_id)
+        for kept in (self._shown, self._last):
+            while len(kept) > self.size:
+                kept.popitem(last=False)
+
+    def shown_in(self, chat_id: int, message_id: int) -> str | None:
+        return self._shown.get((chat_id, message_id))
+
+    def last(self, chat_id: int, within: float) -> str | None:
+        entry_id, at = self._last.get(chat_id, ("", 0.0))
+        return entry_id if entry_id and time.monotonic() - at <= within else None
+
+
+def recent(context: Context) -> RecentAnswers:
+    return context.bot_data.setdefault("recent_answers", RecentAnswers())
 
 
 def previous_entry(message: Message, context: Context) -> str | None:
     """The answer a question follows on from: in any chat the bot's answer it replies to; in
     a private chat also the last answer, when recent."""
-    data = context.chat_data or {}
     reply = message.reply_to_message
     if reply and reply.from_user and reply.from_user.id == context.bot.id:
-        return data.get("answers", {}).get(reply.message_id)
-    if message.chat.type == ChatType.PRIVATE and "last_answer" in data:
-        entry_id, at = data["last_answer"]
-        if time.monotonic() - at <= FOLLOW_UP_WINDOW:
-            return entry_id
+        return recent(context).shown_in(message.chat_id, reply.message_id)
+    if message.chat.type == ChatType.PRIVATE:
+        return recent(context).last(message.chat_id, FOLLOW_UP_WINDOW)
     return None
 
 

@@ -95,3 +95,14 @@ def test_a_reply_to_an_answer_in_a_group_is_read_with_its_topic(api, bot, knowle
     api.message("@nkrights_bot how many?", chat_id=GROUP, chat_type="supergroup", user_id=56)
     plain = api.wait_for("sendMessage", lambda c: c["chat_id"] == GROUP)
     assert "Following on from" not in plain["text"]
+
+
+def test_what_follow_ups_read_with_is_bounded_and_expires() -> None:
+    from bot.telegram.handlers import RecentAnswers
+
+    recent = RecentAnswers(size=3)
+    for n in range(5):
+        recent.add(chat_id=n, message_id=100 + n, entry_id=f"e{n}")
+    assert recent.shown_in(0, 100) is None and recent.last(0, within=60) is None  # pushed out
+    assert recent.shown_in(4, 104) == "e4" and recent.last(4, within=60) == "e4"
+    assert recent.last(4, within=-1) is None  # an answer older than the window
