@@ -25,6 +25,8 @@ QUOTE_MIN_WORDS = 6  # about a clause: fewer words rarely carry a claim on their
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 _MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\*\*|__|\[[^\]]+\]\(")
+# What Telegram accepts after ?start= in a deep link (t.me/<bot>?start=<entry id>).
+DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class Strict(BaseModel):
@@ -184,6 +186,18 @@ class Entry(Strict):
     citations: list[Citation] = Field(min_length=1)
     related: list[Slug] = []
     keywords: list[Line] = []
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_is_a_deep_link_payload(cls, value: object) -> object:
+        """Every entry is shared as t.me/<bot>?start=<id>; Telegram drops a link whose
+        payload has other characters or is longer, and the user lands on a bare /start."""
+        if isinstance(value, str) and not DEEP_LINK_PAYLOAD.fullmatch(value.strip()):
+            raise ValueError(
+                f"entry id {value!r} cannot be a deep link (t.me/<bot>?start=<id>): use 1-64 "
+                "of the characters A-Z a-z 0-9 _ -"
+            )
+        return value
 
     @model_validator(mode="after")
     def _id_starts_with_topic(self) -> Entry:

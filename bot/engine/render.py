@@ -12,6 +12,10 @@ from bot.engine.matcher import Result, Status
 from bot.engine.models import Entry, Source
 
 TELEGRAM_LIMIT = 4096
+# An inline result's title and description as a phone shows them (one line, two lines):
+# longer ones are cut off by the client mid-word.
+INLINE_TITLE = 64
+INLINE_DESCRIPTION = 120
 
 
 @dataclass(frozen=True)
@@ -134,18 +138,59 @@ def source_line_html(source: Source) -> str:
     return link + escape(source_line(source).removeprefix(source.outlet))
 
 
-def answer_html(entry: Entry, knowledge: Knowledge, *, quotes: bool = True) -> str:
-    """The answer, its sources, and the verbatim quotes folded away (expandable blockquote)."""
+def credit_html(source: Source) -> str:
+    """The short credit with the outlet's name as the link."""
+    link = f'<a href="{escape(source.url)}">{escape(source.outlet)}</a>'
+    return link + escape(credit(source).removeprefix(source.outlet))
+
+
+def answer_html(
+    entry: Entry, knowledge: Knowledge, *, quotes: bool = True, after: Entry | None = None
+) -> str:
+    """The answer and one short line per article (the outlet as the link, the author as far
+    as the text confirms them, the date) stay in view on a phone; the headline, the full
+    byline with what is inferred, and the verbatim quotes are folded into one expandable
+    block per article. `after`: the entry a short follow-up question was read with, named
+    first so the reader knows what "that" was taken to mean."""
     parts = [escape(entry.answer), "", "<b>Sources</b>"]
+    if after is not None:
+        followed = escape(after.questions[0])
+        parts[:0] = [f"<i>\u21aa Following on from \u201c{followed}\u201d</i>", ""]
     for source, said in citations_by_source(entry, knowledge):
-        parts.append(f"• {source_line_html(source)}")
-        if quotes:
-            block = "\n".join(f"\u201c{escape(quote)}\u201d" for quote in said)
-            parts.append(f"<blockquote expandable>{block}</blockquote>")
+        if not quotes:
+            parts.append(f"• {source_line_html(source)}")
+            continue
+        parts.append(f"• {credit_html(source)}, {escape(human_date(source))}")
+        shown = credit(source)
+        by = "" if shown.endswith(byline(source)) else f", {byline(source)}"  # not twice
+        folded = [escape(f"{title(source)}{by}")]
+        folded += [f"\u201c{escape(quote)}\u201d" for quote in said]
+        parts.append(f"<blockquote expandable>{chr(10).join(folded)}</blockquote>")
     html = "\n".join(parts)
     if len(html) > TELEGRAM_LIMIT:  # never with a 700-character answer, but never send a 400
-        return answer_html(entry, knowledge, quotes=False)
+        return answer_html(entry, knowledge, quotes=False, after=after)
     return html
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word and marked with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
+
+
+def inline_title(entry: Entry) -> str:
+    """A result's title in the inline list: the entry's first phrasing, cut at a word when
+    it is longer than a phone shows (another phrasing would fit, but may ask less)."""
+    return clip(entry.questions[0], INLINE_TITLE)
+
+
+def inline_description(entry: Entry) -> str:
+    """A result's two grey lines: the start of the answer."""
+    return clip(entry.answer, INLINE_DESCRIPTION)
 
 
 def declined_html(result: Result, knowledge: Knowledge) -> str:

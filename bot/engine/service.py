@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
 
+from bot.engine import followup
 from bot.engine import knowledge as kb
 from bot.engine.matcher import Matcher, Result, Status
 from bot.engine.models import Entry
@@ -73,9 +74,16 @@ class FaqService:
     def knowledge(self) -> kb.Knowledge:
         return self.matcher.knowledge
 
-    def ask(self, question: str) -> Result:
-        """Match and remember: answered entries are counted, misses kept for the report."""
+    def ask(self, question: str, after: str | None = None) -> Result:
+        """Match and remember: answered entries are counted, misses kept for the report.
+
+        `after`: the entry the question follows on from (the chat's last answer, the answer
+        replied to). It is used only when the question alone is not answered and is short
+        (bot.engine.followup); such an answer has reason followup.FOLLOW_UP."""
         result = self.matcher.match(question)
+        previous = self.knowledge.entries.get(after) if after else None
+        if previous is not None:
+            result = followup.continue_from(self.matcher, result, previous) or result
         if self.store is not None:
             self._record(result)
         return result
@@ -105,7 +113,12 @@ class FaqService:
         return result
 
     def search(self, query: str, limit: int = 10) -> list[Entry]:
-        """Entries for an inline query: the answer first, then close candidates."""
+        """Entries for an inline query: the answer first, then close candidates. A query that
+        is exactly one of an entry's phrasings (what the Share button types) yields that entry
+        alone, so the person sharing an answer cannot pick the wrong one."""
+        exact = self.exact(query)
+        if exact is not None:
+            return [exact]
         result = self.matcher.match(query)
         if result.status is Status.ANSWERED and result.entry:
             return [
@@ -115,6 +128,23 @@ class FaqService:
         if result.status is Status.SUGGEST:
             return [c.entry for c in result.candidates][:limit]
         return []
+
+    def next_questions(self, entry: Entry) -> list[Entry]:
+        """Up to three questions to offer under `entry`'s answer."""
+        return followup.next_questions(self.matcher, entry)
+
+    def exact(self, text: str) -> Entry | None:
+        """The entry whose id `text` is, or one of whose phrasings it is (case and spacing
+        aside)."""
+        key = " ".join(text.split()).casefold()
+        if not key:
+            return None
+        if key in self.knowledge.entries:
+            return self.knowledge.entries[key]
+        for entry in self.knowledge.entries.values():
+            if any(" ".join(q.split()).casefold() == key for q in entry.questions):
+                return entry
+        return None
 
     def popular(self, limit: int = 10) -> list[Entry]:
         entries = self.knowledge.entries

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlparse
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
@@ -37,6 +44,14 @@ COMMANDS = [
     BotCommand("unsubscribe", "Stop this chat's briefings"),
     BotCommand("about", "What this bot is and its sources"),
     BotCommand("help", "How to use the bot"),
+]
+# Only group administrators may change a group's briefings: members are not offered that.
+ADMIN_ONLY = {"subscribe", "unsubscribe"}
+GROUP_COMMANDS = [c for c in COMMANDS if c.command not in ADMIN_ONLY]
+COMMAND_MENUS = [
+    (BotCommandScopeAllPrivateChats(), COMMANDS),
+    (BotCommandScopeAllGroupChats(), GROUP_COMMANDS),
+    (BotCommandScopeAllChatAdministrators(), COMMANDS),
 ]
 
 
@@ -96,7 +111,8 @@ def register(app: Application) -> None:
 async def _post_init(app: Application) -> None:
     settings: Settings = app.bot_data["settings"]
     try:
-        await app.bot.set_my_commands(COMMANDS)
+        for scope, commands in COMMAND_MENUS:
+            await app.bot.set_my_commands(commands, scope=scope)
     except Exception as exc:  # a cosmetic call must not stop the bot
         log.warning("could not set the command list: %s", exc)
     maintenance.schedule(app, settings)

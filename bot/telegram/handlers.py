@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from html import escape
 
 from telegram import (
@@ -19,7 +20,9 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.engine import render, smalltalk
+from bot.engine.followup import FOLLOW_UP
 from bot.engine.matcher import Result, Status
+from bot.engine.models import Entry
 from bot.engine.service import FaqService
 from bot.settings import Settings
 from bot.storage import Store
@@ -71,6 +74,8 @@ HELP_HTML = (
     " briefing in this chat (defaults: all topics, daily at 09:00, UTC);"
     " /subscriptions shows it, /unsubscribe stops it.\n"
     "• Inline: type my @username and a question in any chat.\n"
+    "• Under an answer: ↗ Share sends it to another chat; ❓ buttons ask a related question;"
+    " a short follow-up such as <i>when was that?</i> is read with the answer before it.\n"
     "👍/👎 under an answer tell the maintainers what to improve."
 )
 
@@ -84,14 +89,77 @@ def about_html(context: Context) -> str:
 
 
 # -- answering ------------------------------------------------------------------------------------
-async def send_result(message: Message, result: Result, context: Context, *, quote: bool) -> None:
+async def send_answer(
+    message: Message,
+    entry: Entry,
+    context: Context,
+    *,
+    quote: bool,
+    after: Entry | None = None,
+) -> None:
+    """An entry's answer with its sources and buttons, as a reply in `message`'s chat; the
+    chat remembers it for short follow-ups."""
+    svc = service(context)
+    sent = await message.reply_html(
+        render.answer_html(entry, svc.knowledge, after=after),
+        reply_markup=keyboards.answer_keyboard(entry, svc.next_questions(entry)),
+        do_quote=quote,
+    )
+    recent(context).add(sent.chat_id, sent.message_id, entry.id)
+
+
+# -- what a follow-up follows on from ------------------------------------------------------------
+FOLLOW_UP_WINDOW = 15 * 60  # seconds after an answer that a private follow-up reads with it
+
+
+class RecentAnswers:
+    """Which entry each recent answer showed, and each chat's last answer: what a short
+    follow-up is read with. In memory and bounded (oldest first out): after a restart, or for
+    an answer long buried, a follow-up is simply read on its own."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._shown: OrderedDict[tuple[int, int], str] = OrderedDict()
+        self._last: OrderedDict[int, tuple[str, float]] = OrderedDict()
+
+    def add(self, chat_id: int, message_id: int, entry_id: str) -> None:
+        self._shown[(chat_id, message_id)] = entry_id
+        self._last[chat_id] = (entry_id, time.monotonic())
+        self._last.move_to_end(chat_id)
+        for kept in (self._shown, self._last):
+            while len(kept) > self.size:
+                kept.popitem(last=False)
+
+    def shown_in(self, chat_id: int, message_id: int) -> str | None:
+        return self._shown.get((chat_id, message_id))
+
+    def last(self, chat_id: int, within: float) -> str | None:
+        entry_id, at = self._last.get(chat_id, ("", 0.0))
+        return entry_id if entry_id and time.monotonic() - at <= within else None
+
+
+def recent(context: Context) -> RecentAnswers:
+    return context.bot_data.setdefault("recent_answers", RecentAnswers())
+
+
+def previous_entry(message: Message, context: Context) -> str | None:
+    """The answer a question follows on from: in any chat the bot's answer it replies to; in
+    a private chat also the last answer, when recent."""
+    reply = message.reply_to_message
+    if reply and reply.from_user and reply.from_user.id == context.bot.id:
+        return recent(context).shown_in(message.chat_id, reply.message_id)
+    if message.chat.type == ChatType.PRIVATE:
+        return recent(context).last(message.chat_id, FOLLOW_UP_WINDOW)
+    return None
+
+
+async def send_result(
+    message: Message, result: Result, context: Context, *, quote: bool, after: str | None = None
+) -> None:
     knowledge = service(context).knowledge
     if result.status is Status.ANSWERED and result.entry:
-        await message.reply_html(
-            render.answer_html(result.entry, knowledge),
-            reply_markup=keyboards.answer_keyboard(result.entry),
-            do_quote=quote,
-        )
+        followed = knowledge.entries.get(after or "") if result.reason == FOLLOW_UP else None
+        await send_answer(message, result.entry, context, quote=quote, after=followed)
     elif result.status is Status.SUGGEST:
         await message.reply_html(
             render.suggest_html(),
@@ -110,15 +178,19 @@ async def send_result(message: Message, result: Result, context: Context, *, quo
 
 async def answer(message: Message, question: str, context: Context) -> None:
     started = time.perf_counter()
-    result = service(context).ask(question)
-    await send_result(message, result, context, quote=message.chat.type != ChatType.PRIVATE)
+    after = previous_entry(message, context)
+    result = service(context).ask(question, after=after)
+    await send_result(
+        message, result, context, quote=message.chat.type != ChatType.PRIVATE, after=after
+    )
     log.info(
-        "question chat=%s status=%s entry=%s score=%.0f latency_ms=%.1f",
+        "question chat=%s status=%s entry=%s score=%.0f latency_ms=%.1f%s",
         message.chat.type,
         result.status,
         result.entry.id if result.entry else "-",
         result.score,
         (time.perf_counter() - started) * 1000,
+        f" after={after}" if result.reason == FOLLOW_UP else "",
     )
 
 
@@ -162,8 +234,25 @@ async def on_non_text(update: Update, context: Context) -> None:
 
 # -- commands -------------------------------------------------------------------------------------
 async def cmd_start(update: Update, context: Context) -> None:
-    await update.effective_message.reply_html(
-        welcome_html(context), reply_markup=keyboards.topics_keyboard(service(context).knowledge)
+    """`/start` alone greets; `/start <entry id>` is a shared deep link
+    (t.me/<bot>?start=<id>) and answers that entry at once."""
+    message = update.effective_message
+    payload = (context.args or [""])[0]
+    if payload:
+        result = service(context).choose(payload)
+        log.info("deep link entry=%s", result.entry.id if result and result.entry else "unknown")
+        if result is not None and result.entry:
+            await send_answer(message, result.entry, context, quote=False)
+            return
+    note = (
+        "<i>The link you followed points to an answer I no longer have; here is what I do"
+        " answer.</i>\n\n"
+        if payload
+        else ""
+    )
+    await message.reply_html(
+        note + welcome_html(context),
+        reply_markup=keyboards.topics_keyboard(service(context).knowledge),
     )
 
 
@@ -221,10 +310,7 @@ async def on_callback(update: Update, context: Context) -> None:
             await _quietly(query.answer("That question is no longer in the FAQ."))
             return
         await _quietly(query.answer())
-        await message.reply_html(
-            render.answer_html(result.entry, knowledge),
-            reply_markup=keyboards.answer_keyboard(result.entry),
-        )
+        await send_answer(message, result.entry, context, quote=False)
         return
     if (
         kind in (keyboards.TOPIC, keyboards.MORE)
@@ -274,8 +360,8 @@ async def on_inline(update: Update, context: Context) -> None:
     results = [
         InlineQueryResultArticle(
             id=entry.id,
-            title=keyboards.short(entry.questions[0], 100),
-            description=keyboards.short(entry.answer, 120),
+            title=render.inline_title(entry),
+            description=render.inline_description(entry),
             input_message_content=InputTextMessageContent(
                 render.answer_html(entry, svc.knowledge), parse_mode=ParseMode.HTML
             ),

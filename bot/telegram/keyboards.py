@@ -5,7 +5,9 @@ Callback data is at most 64 bytes; entry and topic ids are slugs of at most 40, 
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, SwitchInlineQueryChosenChat
 
 from bot.engine.knowledge import Knowledge
 from bot.engine.matcher import Candidate
@@ -13,6 +15,7 @@ from bot.engine.models import Entry
 
 ENTRY, TOPIC, MORE, VOTE, TOPICS = "e", "t", "m", "v", "topics"
 BUTTON_TEXT = 60
+INLINE_QUERY = 256  # Telegram's limit on an inline query's text
 
 
 def short(text: str, limit: int = BUTTON_TEXT) -> str:
@@ -24,21 +27,57 @@ def parse(data: str) -> tuple[str, list[str]]:
     return kind, rest.split(":") if rest else []
 
 
-def answer_keyboard(entry: Entry) -> InlineKeyboardMarkup:
+def share_query(entry: Entry) -> str:
+    """The entry's first phrasing that fits an inline query, else its id (both are answered
+    with this entry alone)."""
+    return next((q for q in entry.questions if len(q) <= INLINE_QUERY), entry.id)
+
+
+def share_button(entry: Entry) -> InlineKeyboardButton:
+    """Opens the chat picker with `@bot <the entry's first question>` typed in; the inline
+    mode answers exactly that phrasing with this entry alone (FaqService.search)."""
+    return InlineKeyboardButton(
+        "↗ Share",
+        switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
+            query=share_query(entry),
+            allow_user_chats=True,
+            allow_group_chats=True,
+            allow_channel_chats=True,
+        ),
+    )
+
+
+def answer_keyboard(entry: Entry, next_questions: Sequence[Entry] = ()) -> InlineKeyboardMarkup:
+    """Votes and Share, then a button per follow-up question (pressed, it answers in a new
+    message), then the rest of the topic."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton("👍", callback_data=f"{VOTE}:{entry.id}:+"),
                 InlineKeyboardButton("👎", callback_data=f"{VOTE}:{entry.id}:-"),
-                InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}"),
-            ]
+                share_button(entry),
+            ],
+            *(
+                [
+                    InlineKeyboardButton(
+                        f"❓ {short(e.questions[0])}", callback_data=f"{ENTRY}:{e.id}"
+                    )
+                ]
+                for e in next_questions
+            ),
+            [InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}")],
         ]
     )
 
 
 def voted_keyboard(entry: Entry) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}")]]
+        [
+            [
+                share_button(entry),
+                InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}"),
+            ]
+        ]
     )
 
 

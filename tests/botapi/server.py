@@ -449,7 +449,19 @@ class FakeBotAPI(Faults, UpdateBuilders):
     @staticmethod
     def _command_key(p):
         scope = p.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict) or scope.get("type") not in COMMAND_SCOPES:
+            raise bad("can't parse BotCommandScope JSON object")
+        if scope["type"].startswith("chat") and "chat_id" not in scope:
+            raise bad("can't parse BotCommandScope JSON object: Field \"chat_id\" must be "
+                      "present")
         return json.dumps(scope, sort_keys=True), p.get("language_code") or ""
+
+    def commands(self, scope_type="default", language_code=""):
+        """The command names the bot set for a scope without a chat ("all_group_chats" ...),
+        as a user in that scope sees them in the menu."""
+        with self._cond:
+            key = json.dumps({"type": scope_type}, sort_keys=True), language_code
+            return [c["command"] for c in self._commands.get(key, [])]
 
     def _m_setMyCommands(self, p):
         commands = p.get("commands")
@@ -597,6 +609,8 @@ class FakeBotAPI(Faults, UpdateBuilders):
             await asyncio.sleep(0.02)
 
 
+COMMAND_SCOPES = {"default", "all_private_chats", "all_group_chats", "all_chat_administrators",
+                  "chat", "chat_administrators", "chat_member"}
 # Implemented methods plus common unimplemented ones, for case/snake_case-insensitive lookups.
 KNOWN_METHODS = sorted({name[3:] for name in dir(FakeBotAPI) if name.startswith("_m_")} | set(
     "sendPhoto sendDocument sendSticker sendAnimation sendVideo sendAudio sendVoice sendPoll "

@@ -309,6 +309,11 @@ def check_button(button):
                   f"must be used, got {actions}")
     if "callback_data" in actions and not 1 <= len(str(button["callback_data"]).encode()) <= 64:
         raise bad("BUTTON_DATA_INVALID")
+    chosen = button.get("switch_inline_query_chosen_chat")
+    if "switch_inline_query_chosen_chat" in actions and (
+            not isinstance(chosen, dict) or len(str(chosen.get("query", ""))) > 256):
+        raise bad("can't parse inline keyboard button: Field \"switch_inline_query_chosen_chat\" "
+                  "must be a SwitchInlineQueryChosenChat with a query of at most 256 characters")
 
 
 def check_reply_markup(markup):

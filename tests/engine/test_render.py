@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from html import escape
 
+from botapi import parse_html
+
 from bot.engine import knowledge as kb
 from bot.engine import render
+from bot.engine.briefings import Briefing, Fact, briefing_html
 from bot.engine.matcher import Result, Status
+from bot.engine.models import Entry
 
 
 def test_an_unknown_headline_shows_the_standfirst_as_such(knowledge: kb.Knowledge) -> None:
@@ -55,3 +59,78 @@ def test_an_article_cited_three_times_is_named_once_with_its_quotes_together(
     text = render.plain(Result(question="q", status=Status.ANSWERED, entry=entry), knowledge)
     assert text.count("TIME, ") == 1
     assert all(f"\u201c{c.quote}\u201d" in text for c in entry.citations)
+
+
+# -- on a phone ----------------------------------------------------------------------------------
+def folded_and_shown(html: str) -> tuple[str, str]:
+    """What Telegram shows of an answer before its expandable blocks are opened, and the whole
+    text: parsed as Telegram parses it, so tags do not count."""
+    whole, entities = parse_html(html)
+    shown = whole
+    folds = [e for e in entities if e["type"] == "expandable_blockquote"]
+    for block in sorted(folds, key=lambda e: -e["offset"]):  # offsets: UTF-16, all BMP here
+        shown = shown[: block["offset"]] + shown[block["offset"] + block["length"] :]
+    return shown, whole
+
+
+def test_an_answer_shows_little_beyond_its_text_before_the_fold(knowledge: kb.Knowledge) -> None:
+    """On a phone the answer is what counts: each article gets one short line in view (outlet,
+    author as far as confirmed, date); headline, full byline and quotes are folded."""
+    for entry in knowledge.entries.values():
+        html = render.answer_html(entry, knowledge)
+        shown, whole = folded_and_shown(html)
+        articles = render.citations_by_source(entry, knowledge)
+        assert len(whole) <= render.TELEGRAM_LIMIT and len(html) <= render.TELEGRAM_LIMIT
+        assert len(shown) - len(entry.answer) <= 12 + 80 * len(articles), entry.id
+        for source, quotes in articles:
+            assert shown.count(source.outlet) >= 1 and render.human_date(source) in shown
+            assert render.title(source) in whole  # folded, not dropped
+            assert all(quote in whole for quote in quotes)
+            if source.inferred:
+                assert "inferred" in whole or "about " in whole
+
+
+def test_an_answer_too_long_for_one_message_keeps_its_sources_and_drops_the_quotes(
+    knowledge: kb.Knowledge,
+) -> None:
+    quote = "Up to 120,000 people remain in detention in four known political prison camps " * 6
+    entry = Entry.model_validate(
+        {
+            "id": "camps-long",
+            "questions": ["How long can an answer be?"],
+            "answer": "An answer of the longest kind. " * 22,
+            "citations": [{"source": s, "quote": quote} for s in knowledge.sources] * 2,
+        }
+    )
+    html = render.answer_html(entry, knowledge)
+    whole = parse_html(html)[0]
+    assert len(html) <= render.TELEGRAM_LIMIT and len(whole) <= render.TELEGRAM_LIMIT
+    assert all(s.outlet in whole for s in knowledge.sources.values())
+
+
+def test_a_briefing_with_too_many_long_facts_still_fits_one_message(
+    knowledge: kb.Knowledge,
+) -> None:
+    topic = next(iter(knowledge.topics.values()))
+    source = knowledge.sources["time"]
+    facts = tuple(
+        Fact(f"f{n}", topic.id, "camps-how-many", source, f"fact {n} " + "long words " * 60)
+        for n in range(12)
+    )
+    html = briefing_html(Briefing(topic, facts))
+    assert len(parse_html(html)[0]) <= render.TELEGRAM_LIMIT and len(html) <= 4096
+    assert html.count("• ") >= 3
+
+
+def test_inline_titles_and_descriptions_fit_a_phone_cut_at_a_word(
+    knowledge: kb.Knowledge,
+) -> None:
+    for entry in knowledge.entries.values():
+        title, description = render.inline_title(entry), render.inline_description(entry)
+        assert 1 <= len(title) <= render.INLINE_TITLE
+        assert 1 <= len(description) <= render.INLINE_DESCRIPTION
+        for shown, full in ((title, entry.questions[0]), (description, entry.answer)):
+            if shown != full:
+                kept = shown.removesuffix("…")
+                assert shown.endswith("…") and full.startswith(kept)
+                assert full[len(kept)] in " ,;:-–—"  # cut between words, not inside one

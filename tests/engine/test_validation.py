@@ -129,6 +129,16 @@ BROKEN = {
         "answer says 'February 2019' as a date",
         "camps-how-many",
     ),
+    "id that cannot be a deep link": (
+        MINIMAL_FAQ.replace("id: camps-denial", "id: camps-denial.v2"),
+        "entry id 'camps-denial.v2' cannot be a deep link",
+        "camps-denial.v2",
+    ),
+    "id too long for a deep link": (
+        MINIMAL_FAQ.replace("id: camps-denial", "id: camps-" + "denial-" * 9 + "x"),
+        "cannot be a deep link (t.me/<bot>?start=<id>): use 1-64",
+        None,
+    ),
     "unknown related entry": (
         MINIMAL_FAQ.replace(
             "  - id: camps-denial\n", "  - id: camps-denial\n    related: [camps-nowhere]\n"

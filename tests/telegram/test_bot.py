@@ -261,3 +261,17 @@ def test_an_acknowledged_vote_survives_a_kill(api, bot_factory, backend_env) -> 
     store = open_store(backend_env.get("DATABASE_URL"), bot.data_dir)
     assert store.vote_totals() == {"people-olivia-enos": (0, 1)}
     store.close()
+
+
+def test_the_command_menu_is_set_per_scope(api, bot) -> None:
+    """Private chats get every command; group members those that work for them in a group;
+    group administrators also the ones that change the group's briefings."""
+    scopes = [c["scope"]["type"] for c in api.calls("setMyCommands") if c.ok]
+    assert {"all_private_chats", "all_group_chats", "all_chat_administrators"} <= set(scopes)
+    private, group = api.commands("all_private_chats"), api.commands("all_group_chats")
+    admins = api.commands("all_chat_administrators")
+    assert {"ask", "topics", "briefing", "subscribe", "help", "about"} <= set(private)
+    assert "ask" in group and "topics" in group and "subscriptions" in group
+    assert "subscribe" not in group and "unsubscribe" not in group
+    assert set(group) < set(admins) and {"subscribe", "unsubscribe"} <= set(admins)
+    assert "start" not in group  # /start answers in private chats only

@@ -618,3 +618,34 @@ async def test_application_webhook_end_to_end(api):
         assert reply.result["text"] == "echo /ping"
         await app.updater.stop()
         await app.stop()
+
+
+async def test_command_menus_are_kept_per_scope(bot, api):
+    from telegram import BotCommandScopeAllGroupChats, BotCommandScopeChat
+
+    assert await bot.set_my_commands([("ask", "Ask")], scope=BotCommandScopeAllGroupChats())
+    assert await bot.set_my_commands([("help", "Help")], scope=BotCommandScopeChat(-100))
+    assert api.commands("all_group_chats") == ["ask"] and api.commands() == []
+    scoped = await bot.get_my_commands(scope=BotCommandScopeAllGroupChats())
+    assert [c.command for c in scoped] == ["ask"]
+    async with httpx.AsyncClient() as http:
+        r = await http.post(
+            f"{api.url}/bot{api.token}/setMyCommands",
+            json={"commands": [{"command": "a", "description": "b"}], "scope": {"type": "x"}},
+        )
+    assert r.status_code == 400 and "BotCommandScope" in r.json()["description"]
+
+
+async def test_a_share_button_needs_a_chosen_chat_object(api):
+    async with httpx.AsyncClient() as http:
+        for chosen, status in (({"query": "q", "allow_user_chats": True}, 200), ("q", 400)):
+            button = {"text": "Share", "switch_inline_query_chosen_chat": chosen}
+            r = await http.post(
+                f"{api.url}/bot{api.token}/sendMessage",
+                json={
+                    "chat_id": CHAT,
+                    "text": "kb",
+                    "reply_markup": {"inline_keyboard": [[button]]},
+                },
+            )
+            assert r.status_code == status
