@@ -91,8 +91,6 @@ class Session:
         return self.show(result, style, keep_menu=True)
 
     def ask(self, question: str, style: text.Style) -> str:
-        if text.is_foreign(question):
-            return text.not_english(style)
         return self.show(self.service.ask(question), style)
 
     def show(self, result: Result, style: text.Style, *, keep_menu: bool = False) -> str:

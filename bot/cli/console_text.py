@@ -112,13 +112,6 @@ def declined(result: Result, knowledge: Knowledge, style: Style) -> str:
     return style.fill(text)
 
 
-def not_english(style: Style) -> str:
-    return style.fill(
-        f"I answer in English, from English sources. Please ask in English, for example: "
-        f"{EXAMPLES[0]}"
-    )
-
-
 def result_text(result: Result, knowledge: Knowledge, style: Style) -> str:
     if result.status is Status.ANSWERED and result.entry:
         return answer(result.entry, knowledge, style)
@@ -127,13 +120,6 @@ def result_text(result: Result, knowledge: Knowledge, style: Style) -> str:
     if result.status is Status.SMALLTALK:
         return style.fill(result.reply or "")
     return declined(result, knowledge, style)
-
-
-def is_foreign(text: str) -> bool:
-    """Letters, but none of the Latin alphabet: Korean, Chinese, Russian … The engine sees no
-    word it knows there and would ask for a question, which misleads."""
-    letters = [c for c in text if c.isalpha()]
-    return bool(letters) and not any(c.isascii() for c in letters)
 
 
 # -- commands -----------------------------------------------------------------------------------

@@ -80,6 +80,13 @@ _TITLE_WEIGHT = 0.6  # a word of the entry's topic title
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+def _is_foreign(text: str) -> bool:
+    """Letters, but none of the Latin alphabet (Korean, Chinese, Russian): asking such a user
+    to "type a question" misleads them; they need to hear the sources are English."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and not any(c.isascii() for c in letters)
+
+
 class Matcher:
     """Immutable once built; build a new one when the knowledge changes."""
 
@@ -137,7 +144,8 @@ class Matcher:
         text = clean_input(question or "", MAX_QUESTION)
         plain = " ".join(_WORD.findall(text.lower()))
         if not plain:
-            return Result(text, Status.DECLINED, reason="empty")
+            reason = "not-english" if _is_foreign(text) else "empty"
+            return Result(text, Status.DECLINED, reason=reason)
         if smalltalk.looks_like_injection(text):
             return Result(text, Status.DECLINED, reason="injection")
         corrected = self.corrected(text)

@@ -122,6 +122,11 @@ def plain(result: Result, knowledge: Knowledge) -> str:
 def declined_text(result: Result, knowledge: Knowledge) -> str:
     if result.reason == "empty":
         return "Please type a question, for example: how many people are in the prison camps?"
+    if result.reason == "not-english":
+        return (
+            "I answer in English, from English sources. Please ask in English, for example: "
+            "how many people are in the prison camps?"
+        )
     if result.reason == "injection":
         return "I only answer questions about North Korea's human-rights record, from my sources."
     what = result.about if result.reason == "not-covered" and result.about else "that"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine import knowledge as kb
+from bot.engine import render
 from bot.engine.matcher import Candidate, Matcher, Status
 
 
@@ -146,6 +147,13 @@ def test_bad_input_gives_a_result_not_a_crash(matcher: Matcher, raw: str) -> Non
 
 def test_empty_question_is_declined_as_empty(matcher: Matcher) -> None:
     assert matcher.match("  ").reason == "empty"
+
+
+def test_a_question_in_korean_is_told_the_sources_are_english(matcher: Matcher, knowledge) -> None:
+    result = matcher.match("북한 정치범 수용소에 몇 명이 있나요?")
+    assert result.reason == "not-english"
+    assert render.declined_text(result, knowledge).startswith("I answer in English")
+    assert matcher.match("?!").reason == "empty"
 
 
 def test_html_in_a_question_is_just_text(matcher: Matcher) -> None:

@@ -158,6 +158,10 @@ def test_a_sticker_gets_a_polite_hint(api, bot) -> None:
     assert "text" in call["text"].lower()
 
 
+def test_a_question_in_korean_hears_that_the_sources_are_english(api, bot) -> None:
+    assert "I answer in English" in ask(api, "북한 인권 상황은 어떤가요?", 26)["text"]
+
+
 def test_a_429_is_waited_out_and_the_answer_delivered(api, bot) -> None:
     api.fail_next("sendMessage", 429, retry_after=1, chat_id=29)
     started = time.monotonic()
