@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.base import Store, StoreError
-from bot.storage.records import Miss, Subscription, question_key
+from bot.storage.records import Miss, Subscription, question_key, voter_hash
 from bot.storage.sql import COLUMNS
 from bot.storage.sqlite import SQLiteStore
 
@@ -20,6 +20,7 @@ __all__ = [
     "Subscription",
     "open_store",
     "question_key",
+    "voter_hash",
 ]
 
 SQLITE_FILE = "bot.sqlite3"

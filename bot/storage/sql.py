@@ -63,6 +63,12 @@ SCHEMA: list[str] = [
         position INTEGER NOT NULL
     );
     """,
+    # 3: one vote per voter and entry. `voter` is a keyed hash of the Telegram user id (see
+    # records.voter_hash), never the id; votes from before it have none and stay as they are.
+    """
+    ALTER TABLE votes ADD COLUMN voter TEXT;
+    CREATE UNIQUE INDEX votes_voter ON votes (voter, entry_id);
+    """,
 ]
 
 
@@ -72,7 +78,7 @@ def migrations(**types: str) -> list[str]:
 
 # What `migrate-store` copies: every table's columns but the votes' row ids.
 COLUMNS = {
-    "votes": ("entry_id", "vote", "created_at"),
+    "votes": ("entry_id", "vote", "created_at", "voter"),
     "questions": (
         "key", "text", "status", "best_entry", "best_score", "count", "first_seen", "last_seen"
     ),
@@ -182,11 +188,21 @@ class SQLStore:
                 (key, text[:500], status, best_entry, best_score, now, now),
             )
 
-    def record_vote(self, entry_id: str, vote: int, now: float | None = None) -> None:
+    def record_vote(
+        self, entry_id: str, vote: int, voter: str | None = None, now: float | None = None
+    ) -> bool:
+        """One vote per voter and entry: the same vote again changes nothing (a double tap, a
+        duplicate update), the other sign replaces it. True if the totals changed."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO votes (entry_id, vote, created_at) VALUES (?, ?, ?)",
-                (entry_id, 1 if vote > 0 else -1, now or time.time()),
+            return (
+                db.execute(
+                    "INSERT INTO votes (entry_id, vote, created_at, voter) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (voter, entry_id) DO UPDATE SET"
+                    " vote = excluded.vote, created_at = excluded.created_at"
+                    " WHERE votes.vote <> excluded.vote",
+                    (entry_id, 1 if vote > 0 else -1, now or time.time(), voter),
+                ).rowcount
+                > 0
             )
 
     def most_asked(self, limit: int = 10) -> list[tuple[str, int]]:

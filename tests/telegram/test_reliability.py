@@ -212,6 +212,28 @@ def test_a_forged_vote_sign_is_not_counted(api, bot):
     assert db.execute("SELECT vote FROM votes").fetchall() == []
 
 
+def test_a_vote_counts_once_per_user_and_answer_and_may_be_changed(api, bot):
+    sent = ask(api, "who is olivia enos", 56)
+    up, down = (next(b for b in buttons(sent) if b["text"] == s) for s in ("👍", "👎"))
+    for _ in range(2):  # a double tap
+        api.callback_query(up["callback_data"], sent.result, user_id=56)
+    press = api.callback_query(up["callback_data"], sent.result, user_id=56)
+    api.push_update({"callback_query": {**press["callback_query"], "id": "990001"}})  # resent
+    for _ in range(4):
+        assert "Thanks" in api.wait_for("answerCallbackQuery")["text"]
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    assert db.execute("SELECT entry_id, vote FROM votes").fetchall() == [("people-olivia-enos", 1)]
+
+    api.callback_query(down["callback_data"], sent.result, user_id=56)  # changed their mind
+    api.wait_for("answerCallbackQuery")
+    other = ask(api, "who is olivia enos", 57)
+    api.callback_query(up["callback_data"], other.result, user_id=57)
+    api.wait_for("answerCallbackQuery")
+    rows = db.execute("SELECT vote, voter FROM votes ORDER BY vote").fetchall()
+    assert [vote for vote, _ in rows] == [-1, 1]
+    assert all(voter and voter not in ("56", "57") for _, voter in rows)  # hashed, not the ids
+
+
 def test_the_webhook_listens_only_where_it_is_told(api, bot_factory):
     port = free_port()
     bot_factory(
