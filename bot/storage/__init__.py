@@ -8,11 +8,13 @@ from pathlib import Path
 
 from bot.storage.base import Store, StoreError
 from bot.storage.records import Miss, Subscription, question_key, voter_hash
-from bot.storage.sql import COLUMNS
+from bot.storage.sql import COLUMNS, HANDLED_KEEP, HANDLED_KEEP_SECONDS
 from bot.storage.sqlite import SQLiteStore
 
 __all__ = [
     "COLUMNS",
+    "HANDLED_KEEP",
+    "HANDLED_KEEP_SECONDS",
     "Miss",
     "SQLiteStore",
     "Store",

@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.storage import Store, open_store
 from bot.telegram import briefings, handlers, maintenance, subscriptions
 from bot.telegram.delivery import DeliveryLimiter
-from bot.telegram.updates import ChatOrderedProcessor, PolledOnlyWithRoom
+from bot.telegram.updates import ChatOrderedProcessor, HandledUpdates, PolledOnlyWithRoom
 from bot.telegram.webhook import serve
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ COMMANDS = [
 def build_application(settings: Settings, service: FaqService, store: Store) -> Application:
     if settings.token is None:
         raise ValueError("a token is needed to build the Telegram application")
-    processor = ChatOrderedProcessor()
+    processor = ChatOrderedProcessor(HandledUpdates(store))
     app = (
         ApplicationBuilder()
         .token(settings.token)

@@ -9,7 +9,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.storage import SQLiteStore, Store, StoreError, open_store, voter_hash
+from bot.storage import (
+    HANDLED_KEEP,
+    SQLiteStore,
+    Store,
+    StoreError,
+    open_store,
+    voter_hash,
+)
 from bot.storage.postgres import PostgresStore
 
 BERLIN = "Europe/Berlin"
@@ -119,12 +126,32 @@ def test_votes_from_before_voters_were_kept_survive_the_upgrade(store_url: str) 
     old.close()
     upgraded = open_store(store_url)
     try:
-        assert upgraded.version == 3
+        assert upgraded.version == 4
         assert upgraded.vote_totals() == {"camps-deaths": (0, 2)}
         assert upgraded.record_vote("camps-deaths", 1, voter_hash("1:token", 41))
         assert upgraded.vote_totals() == {"camps-deaths": (1, 2)}
     finally:
         upgraded.close()
+
+
+def test_handled_updates_are_remembered_across_a_reopen_for_a_day(
+    store: Store, store_url: str
+) -> None:
+    day = 86400.0
+    store.record_handled(500, now=1000.0)
+    store.record_handled(501, now=1001.0)
+    store.record_handled(501, now=1002.0)  # recorded twice: still one
+    assert store.handled_since(0) == [500, 501]
+    store.close()
+    reopened = open_store(store_url)
+    try:
+        assert reopened.handled_since(1000.5) == [501]
+        reopened.record_handled(502, now=1000.5 + day)  # a day on: 500 is forgotten
+        assert reopened.handled_since(0) == [501, 502]
+        reopened.record_handled(502 + HANDLED_KEEP, now=1001.5 + day)  # and only so many kept
+        assert reopened.handled_since(0) == [502 + HANDLED_KEEP]
+    finally:
+        reopened.close()
 
 
 def test_retention_purges_old_questions_and_votes(store: Store) -> None:
@@ -171,7 +198,7 @@ def test_a_database_from_a_newer_bot_is_refused(store: Store, store_url: str) ->
     with pytest.raises(StoreError) as refused:
         open_store(store_url)
     message = str(refused.value)
-    assert "schema version 99, newer than this bot's 3" in message
+    assert "schema version 99, newer than this bot's 4" in message
     assert "\n" not in message
 
 
@@ -180,7 +207,7 @@ def test_reopening_an_up_to_date_store_migrates_nothing(store: Store, store_url:
     store.close()
     again = open_store(store_url)
     try:
-        assert again.version == 3 and again.subscription(-5).created_at == 100.0
+        assert again.version == 4 and again.subscription(-5).created_at == 100.0
     finally:
         again.close()
 

@@ -158,6 +158,34 @@ def test_kill_9_with_a_backlog_loses_at_most_what_the_bot_had_in_hand(api, bot_f
     assert len(lost) <= 32, f"{len(lost)} of {len(users)} questions lost on kill -9"
 
 
+def test_a_batch_answered_but_not_confirmed_before_kill_9_is_not_answered_again(api, bot_factory):
+    bot = bot_factory()
+    time.sleep(1)  # the next long poll is waiting at the server; the one after it, which would
+    api.slow_down("getUpdates", 60)  # confirm the batch, reaches it only after the kill
+    users = list(range(61_000, 61_010))
+    for user in users:
+        api.message("how many people are in the camps", user_id=user)
+    for user in users:
+        api.wait_for("sendMessage", lambda c, user=user: c["chat_id"] == user, timeout=20)
+    deadline = time.monotonic() + 5  # each handler done (it logs once its reply is out)
+    while bot.log().count("question chat=private") < len(users) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(api.pending_updates()) == len(users)  # answered, and not confirmed to Telegram
+    bot.proc.kill()
+    bot.proc.wait()
+
+    api.slow_down("getUpdates", 0)
+    again = bot_factory(data_dir=bot.data_dir)  # Telegram delivers the batch again
+    deadline = time.monotonic() + 20
+    while api.pending_updates() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not api.pending_updates()
+    time.sleep(2)
+    assert [len(api.calls("sendMessage", chat_id=user)) for user in users] == [1] * len(users)
+    assert again.wait_log("was handled already: skipped")
+    assert ask(api, "who is olivia enos", 61_100).ok  # and what is new is answered
+
+
 def no_apology_nor_traceback(api, bot, chat_id: int) -> None:
     time.sleep(1.0)
     assert not [t for t in api.sent_texts(chat_id) if "Sorry" in t]

@@ -112,3 +112,12 @@ def test_updates_telegram_pushes_are_answered_once(api, hook) -> None:
     time.sleep(1)
     assert [len(api.calls("sendMessage", chat_id=u)) for u in (63, 64, 65)] == [1, 1, 1]
     assert not api.pending_updates()
+
+
+def test_an_update_posted_twice_is_answered_once(api, hook) -> None:
+    body = httpx.Request("POST", hook.url, json=update(7, 66, "who is olivia enos")).content
+    assert hook.post(body) == 200
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 66)
+    assert hook.post(body) == 200  # Telegram again: it never saw the first 200
+    time.sleep(1.5)
+    assert len(api.calls("sendMessage", chat_id=66)) == 1
