@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.base import Store, StoreError
-from bot.storage.records import Miss, Subscription, question_key
-from bot.storage.sql import COLUMNS
+from bot.storage.records import Miss, Subscription, question_key, voter_hash
+from bot.storage.sql import COLUMNS, HANDLED_KEEP, HANDLED_KEEP_SECONDS
 from bot.storage.sqlite import SQLiteStore
 
 __all__ = [
     "COLUMNS",
+    "HANDLED_KEEP",
+    "HANDLED_KEEP_SECONDS",
     "Miss",
     "SQLiteStore",
     "Store",
@@ -20,6 +22,7 @@ __all__ = [
     "Subscription",
     "open_store",
     "question_key",
+    "voter_hash",
 ]
 
 SQLITE_FILE = "bot.sqlite3"

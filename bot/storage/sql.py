@@ -63,7 +63,27 @@ SCHEMA: list[str] = [
         position INTEGER NOT NULL
     );
     """,
+    # 3: one vote per voter and entry. `voter` is a keyed hash of the Telegram user id (see
+    # records.voter_hash), never the id; votes from before it have none and stay as they are.
+    """
+    ALTER TABLE votes ADD COLUMN voter TEXT;
+    CREATE UNIQUE INDEX votes_voter ON votes (voter, entry_id);
+    """,
+    # 4: updates already handled, so that one Telegram delivers again after a kill (it confirms
+    # a batch only on the next poll) is not answered twice; the last day's, at most HANDLED_KEEP
+    """
+    CREATE TABLE handled_updates (
+        update_id {chat_id} PRIMARY KEY,
+        handled_at {real} NOT NULL
+    );
+    CREATE INDEX handled_updates_at ON handled_updates (handled_at);
+    """,
 ]
+
+# Which handled update ids are remembered: Telegram redelivers at most the last batch (100), within
+# seconds of a restart, and after a week without updates it may start numbering them afresh.
+HANDLED_KEEP_SECONDS = 86400.0
+HANDLED_KEEP = 20_000  # ids: a bound on the table however busy the bot is
 
 
 def migrations(**types: str) -> list[str]:
@@ -72,7 +92,7 @@ def migrations(**types: str) -> list[str]:
 
 # What `migrate-store` copies: every table's columns but the votes' row ids.
 COLUMNS = {
-    "votes": ("entry_id", "vote", "created_at"),
+    "votes": ("entry_id", "vote", "created_at", "voter"),
     "questions": (
         "key", "text", "status", "best_entry", "best_score", "count", "first_seen", "last_seen"
     ),
@@ -182,12 +202,47 @@ class SQLStore:
                 (key, text[:500], status, best_entry, best_score, now, now),
             )
 
-    def record_vote(self, entry_id: str, vote: int, now: float | None = None) -> None:
+    def record_vote(
+        self, entry_id: str, vote: int, voter: str | None = None, now: float | None = None
+    ) -> bool:
+        """One vote per voter and entry: the same vote again changes nothing (a double tap, a
+        duplicate update), the other sign replaces it. True if the totals changed."""
+        with self._tx() as db:
+            return (
+                db.execute(
+                    "INSERT INTO votes (entry_id, vote, created_at, voter) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (voter, entry_id) DO UPDATE SET"
+                    " vote = excluded.vote, created_at = excluded.created_at"
+                    " WHERE votes.vote <> excluded.vote",
+                    (entry_id, 1 if vote > 0 else -1, now or time.time(), voter),
+                ).rowcount
+                > 0
+            )
+
+    # -- updates already handled (schema 4) ------------------------------------------------------
+    def record_handled(self, update_id: int, now: float | None = None) -> None:
+        """Remember an update as handled; forget those of over a day ago, or HANDLED_KEEP ids
+        before it (ids are sequential)."""
+        now = now or time.time()
         with self._tx() as db:
             db.execute(
-                "INSERT INTO votes (entry_id, vote, created_at) VALUES (?, ?, ?)",
-                (entry_id, 1 if vote > 0 else -1, now or time.time()),
+                "INSERT INTO handled_updates (update_id, handled_at) VALUES (?, ?)"
+                " ON CONFLICT (update_id) DO NOTHING",
+                (update_id, now),
             )
+            db.execute(
+                "DELETE FROM handled_updates WHERE handled_at < ? OR update_id <= ?",
+                (now - HANDLED_KEEP_SECONDS, update_id - HANDLED_KEEP),
+            )
+
+    def handled_since(self, since: float) -> list[int]:
+        """The ids of updates handled since then, oldest first."""
+        rows = self._all(
+            "SELECT update_id FROM handled_updates WHERE handled_at >= ?"
+            " ORDER BY handled_at, update_id",
+            since,
+        )
+        return [row[0] for row in rows]
 
     def most_asked(self, limit: int = 10) -> list[tuple[str, int]]:
         return [

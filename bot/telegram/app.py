@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import urlparse
 
@@ -31,7 +32,8 @@ from bot.settings import Settings
 from bot.storage import Store, open_store
 from bot.telegram import briefings, handlers, maintenance, subscriptions
 from bot.telegram.delivery import DeliveryLimiter
-from bot.telegram.updates import ChatOrderedProcessor, PolledOnlyWithRoom
+from bot.telegram.updates import ChatOrderedProcessor, HandledUpdates, PolledOnlyWithRoom
+from bot.telegram.webhook import serve
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ COMMAND_MENUS = [
 def build_application(settings: Settings, service: FaqService, store: Store) -> Application:
     if settings.token is None:
         raise ValueError("a token is needed to build the Telegram application")
-    processor = ChatOrderedProcessor()
+    processor = ChatOrderedProcessor(HandledUpdates(store))
     app = (
         ApplicationBuilder()
         .token(settings.token)
@@ -185,13 +187,15 @@ def run(settings: Settings, *, webhook: bool) -> None:
     try:
         if webhook:
             url = settings.webhook_url
-            app.run_webhook(
-                listen=str(settings.webhook_listen),
-                port=settings.port,
-                url_path=urlparse(url).path.lstrip("/"),
-                webhook_url=url,
-                secret_token=settings.webhook_secret.get_secret_value(),
-                allowed_updates=Update.ALL_TYPES,
+            asyncio.run(
+                serve(
+                    app,
+                    listen=str(settings.webhook_listen),
+                    port=settings.port,
+                    path=urlparse(url).path,
+                    url=url,
+                    secret=settings.webhook_secret.get_secret_value(),
+                )
             )
         else:
             app.run_polling(allowed_updates=Update.ALL_TYPES)

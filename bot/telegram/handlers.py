@@ -25,7 +25,7 @@ from bot.engine.matcher import Result, Status
 from bot.engine.models import Entry
 from bot.engine.service import FaqService
 from bot.settings import Settings
-from bot.storage import Store
+from bot.storage import Store, voter_hash
 from bot.telegram import keyboards
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,8 @@ async def on_callback(update: Update, context: Context) -> None:
         and args[0] in knowledge.entries
         and args[1] in ("+", "-")
     ):
-        store(context).record_vote(args[0], 1 if args[1] == "+" else -1)
+        voter = voter_hash(settings(context).token or "", query.from_user.id)
+        store(context).record_vote(args[0], 1 if args[1] == "+" else -1, voter)
         await _quietly(query.answer("Thanks for the feedback!"))
         if message:
             await _quietly(

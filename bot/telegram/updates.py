@@ -10,7 +10,11 @@ Telegram forgets updates once the next poll confirms them, so anything taken and
 answered dies with a killed process. The poll therefore asks for more only while fewer than
 `backlog` updates are waiting to start or running (updates queued behind an earlier one of the
 same chat do not count, so one flooding chat cannot stall the others), and for no more than
-there is room for; the rest wait at Telegram."""
+there is room for; the rest wait at Telegram.
+
+The converse: a killed process leaves its last batch unconfirmed, and Telegram delivers it again
+to the next one, answered or not. Each update handled is therefore recorded in the store
+(HandledUpdates), and one already handled is skipped."""
 
 from __future__ import annotations
 
@@ -19,12 +23,16 @@ import contextlib
 import inspect
 import json
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 from telegram.request import HTTPXRequest, RequestData
+
+from bot.storage import HANDLED_KEEP, HANDLED_KEEP_SECONDS, Store
 
 log = logging.getLogger(__name__)
 ChatKey = tuple[str, int]
@@ -41,11 +49,56 @@ def chat_key(update: object) -> ChatKey | None:
     return None
 
 
+class HandledUpdates:
+    """The ids of updates handled (or being handled) lately: in memory for the check, in the
+    store so that the next process knows them too. An id is recorded once its handler is done,
+    so what a kill interrupts is handled again; only a reply sent in the moment between
+    Telegram accepting it and the store's commit can still go out twice."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._recent: deque[int] = deque(maxlen=HANDLED_KEEP)
+        self._known: set[int] = set()
+        self._in_hand: set[int] = set()
+        for update_id in store.handled_since(time.time() - HANDLED_KEEP_SECONDS):
+            self._remember(update_id)
+
+    def _remember(self, update_id: int) -> None:
+        if len(self._recent) == self._recent.maxlen:
+            self._known.discard(self._recent[0])
+        self._recent.append(update_id)
+        self._known.add(update_id)
+
+    def take(self, update_id: int) -> bool:
+        """False if the update was handled already or is being handled: skip it."""
+        if update_id in self._known or update_id in self._in_hand:
+            return False
+        self._in_hand.add(update_id)
+        return True
+
+    def done(self, update_id: int, *, handled: bool) -> None:
+        self._in_hand.discard(update_id)
+        if not handled:  # dropped at a stop: Telegram may deliver it again, and it is welcome
+            return
+        self._remember(update_id)
+        try:
+            self._store.record_handled(update_id)
+        except Exception as exc:  # noqa: BLE001 - the reply is out; a full disk must not stop us
+            log.warning("could not record update %d as handled: %s", update_id, exc)
+
+
 class ChatOrderedProcessor(BaseUpdateProcessor):
     def __init__(
-        self, *, running: int = 64, backlog: int = 32, queued: int = 8192, grace: float = 3.0
+        self,
+        handled: HandledUpdates | None = None,
+        *,
+        running: int = 64,
+        backlog: int = 32,
+        queued: int = 8192,
+        grace: float = 3.0,
     ) -> None:
         super().__init__(queued)  # PTB's own cap: updates held in memory at all
+        self.handled = handled
         self.backlog = backlog
         self.grace = grace
         self.is_running: Callable[[], bool] = lambda: True  # the application's, once built
@@ -83,21 +136,21 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
                 handling.cancel()
             await asyncio.sleep(0.1)
 
-    async def _run(self, coroutine: Awaitable[Any]) -> None:
-        """An update whose turn has come: it counts as in hand until it is done."""
+    async def _run(self, coroutine: Awaitable[Any]) -> bool:
+        """An update whose turn has come: it counts as in hand until it is done. False if it
+        was dropped unhandled."""
         self._settle(heads=1)
         try:
             async with self._running:
-                await self._handle(coroutine)
+                return await self._handle(coroutine)
         finally:
             self._settle(heads=-1)
 
-    async def _handle(self, coroutine: Awaitable[Any]) -> None:
+    async def _handle(self, coroutine: Awaitable[Any]) -> bool:
         if self._dropping:
             self._dropped += 1
-            if inspect.iscoroutine(coroutine):
-                coroutine.close()
-            return
+            _close(coroutine)
+            return False
         handling = asyncio.ensure_future(coroutine)
         self._handling.add(handling)
         try:
@@ -106,8 +159,10 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             if not (self._dropping and handling.cancelled()):
                 raise
             self._dropped += 1
+            return False
         finally:
             self._handling.discard(handling)
+        return True
 
     def took(self, count: int) -> None:
         self._taken += count
@@ -131,19 +186,40 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         self._settle(taken=-1)
+        update_id = update.update_id if isinstance(update, Update) else None
+        if self.handled is None or update_id is None:
+            await self._in_turn(update, coroutine)
+            return
+        if not self.handled.take(update_id):
+            log.info("update %d was handled already: skipped", update_id)
+            _close(coroutine)
+            return
+        handled = False
+        try:
+            handled = await self._in_turn(update, coroutine)
+        finally:
+            self.handled.done(update_id, handled=handled)
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> bool:
         key = chat_key(update)
         if key is None:
-            await self._run(coroutine)
-            return
+            return await self._run(coroutine)
         turn = self._turns.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with turn:  # asyncio.Lock wakes waiters first come, first served
-                await self._run(coroutine)
+                return await self._run(coroutine)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:
                 del self._waiting[key], self._turns[key]
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    """An update's handling that will not run: closed, so Python does not warn it was never
+    awaited."""
+    if inspect.iscoroutine(coroutine):
+        coroutine.close()
 
 
 class _Limited:

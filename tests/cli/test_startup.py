@@ -153,7 +153,7 @@ def test_storage_faults_are_one_line_and_exit_3(api, tmp_path) -> None:
         str(a_file): "cannot use the SQLite file",
         "/proc/nkbot-data": "cannot use the SQLite file /proc/nkbot-data/bot.sqlite3",
         str(corrupt): "file is not a database",
-        str(newer): "schema version 7, newer than this bot's 2",
+        str(newer): "schema version 7, newer than this bot's 4",
     }
     for data_dir, says in cases.items():
         result = run("run", **env, BOT_DATA_DIR=data_dir)

@@ -9,7 +9,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.storage import SQLiteStore, Store, StoreError, open_store
+from bot.storage import (
+    HANDLED_KEEP,
+    SQLiteStore,
+    Store,
+    StoreError,
+    open_store,
+    voter_hash,
+)
+from bot.storage.postgres import PostgresStore
 
 BERLIN = "Europe/Berlin"
 SUPERGROUP = -1001234567890  # beyond 32 bits, as every supergroup and channel id is
@@ -81,6 +89,71 @@ def test_answers_misses_and_votes_are_counted_and_survive_a_reopen(
         reopened.close()
 
 
+def test_a_voter_counts_once_per_entry_and_may_change_their_mind(store: Store) -> None:
+    alice, bob = voter_hash("1:token", 7412365890), voter_hash("1:token", 7412365891)
+    assert store.record_vote("camps-deaths", 1, alice)
+    assert not store.record_vote("camps-deaths", 1, alice)  # a double tap, a duplicate update
+    assert store.vote_totals() == {"camps-deaths": (1, 0)}
+    assert store.record_vote("camps-deaths", -1, alice)  # changed their mind
+    assert store.record_vote("camps-deaths", 1, bob)
+    assert store.record_vote("camps-how-many", 1, alice)  # another answer, another vote
+    assert store.vote_totals() == {"camps-deaths": (1, 1), "camps-how-many": (1, 0)}
+    rows = store.table_rows("votes")
+    assert not any("741236589" in str(value) for row in rows for value in row)
+
+
+def test_a_voter_hash_is_keyed_and_hides_the_id() -> None:
+    assert voter_hash("1:token", 41) == voter_hash("1:token", 41)
+    assert voter_hash("1:token", 41) != voter_hash("1:token", 42)
+    assert voter_hash("1:token", 41) != voter_hash("2:other", 41)  # no key, no lookup table
+
+
+def open_at_version(url: str, version: int) -> Store:
+    """A store as an older bot left it: only its first `version` migrations run."""
+    backend = PostgresStore if url.startswith("postgresql") else SQLiteStore
+    older = type("Older", (backend,), {"migrations": backend.migrations[:version]})
+    return older(url if backend is PostgresStore else url.removeprefix("sqlite:///"))
+
+
+def test_votes_from_before_voters_were_kept_survive_the_upgrade(store_url: str) -> None:
+    old = open_at_version(store_url, 2)
+    with old._tx() as db:  # as the bot of schema 2 recorded them, anonymous
+        for at in (10.0, 20.0):
+            db.execute(
+                "INSERT INTO votes (entry_id, vote, created_at) VALUES (?, ?, ?)",
+                ("camps-deaths", -1, at),
+            )
+    old.close()
+    upgraded = open_store(store_url)
+    try:
+        assert upgraded.version == 4
+        assert upgraded.vote_totals() == {"camps-deaths": (0, 2)}
+        assert upgraded.record_vote("camps-deaths", 1, voter_hash("1:token", 41))
+        assert upgraded.vote_totals() == {"camps-deaths": (1, 2)}
+    finally:
+        upgraded.close()
+
+
+def test_handled_updates_are_remembered_across_a_reopen_for_a_day(
+    store: Store, store_url: str
+) -> None:
+    day = 86400.0
+    store.record_handled(500, now=1000.0)
+    store.record_handled(501, now=1001.0)
+    store.record_handled(501, now=1002.0)  # recorded twice: still one
+    assert store.handled_since(0) == [500, 501]
+    store.close()
+    reopened = open_store(store_url)
+    try:
+        assert reopened.handled_since(1000.5) == [501]
+        reopened.record_handled(502, now=1000.5 + day)  # a day on: 500 is forgotten
+        assert reopened.handled_since(0) == [501, 502]
+        reopened.record_handled(502 + HANDLED_KEEP, now=1001.5 + day)  # and only so many kept
+        assert reopened.handled_since(0) == [502 + HANDLED_KEEP]
+    finally:
+        reopened.close()
+
+
 def test_retention_purges_old_questions_and_votes(store: Store) -> None:
     store.record_miss("an old question", "declined", None, None, now=1000.0)
     store.record_miss("a new question", "declined", None, None, now=1000.0 + 40 * 86400)
@@ -125,7 +198,7 @@ def test_a_database_from_a_newer_bot_is_refused(store: Store, store_url: str) ->
     with pytest.raises(StoreError) as refused:
         open_store(store_url)
     message = str(refused.value)
-    assert "schema version 99, newer than this bot's 2" in message
+    assert "schema version 99, newer than this bot's 4" in message
     assert "\n" not in message
 
 
@@ -134,7 +207,7 @@ def test_reopening_an_up_to_date_store_migrates_nothing(store: Store, store_url:
     store.close()
     again = open_store(store_url)
     try:
-        assert again.version == 2 and again.subscription(-5).created_at == 100.0
+        assert again.version == 4 and again.subscription(-5).created_at == 100.0
     finally:
         again.close()
 

@@ -158,6 +158,34 @@ def test_kill_9_with_a_backlog_loses_at_most_what_the_bot_had_in_hand(api, bot_f
     assert len(lost) <= 32, f"{len(lost)} of {len(users)} questions lost on kill -9"
 
 
+def test_a_batch_answered_but_not_confirmed_before_kill_9_is_not_answered_again(api, bot_factory):
+    bot = bot_factory()
+    time.sleep(1)  # the next long poll is waiting at the server; the one after it, which would
+    api.slow_down("getUpdates", 60)  # confirm the batch, reaches it only after the kill
+    users = list(range(61_000, 61_010))
+    for user in users:
+        api.message("how many people are in the camps", user_id=user)
+    for user in users:
+        api.wait_for("sendMessage", lambda c, user=user: c["chat_id"] == user, timeout=20)
+    deadline = time.monotonic() + 5  # each handler done (it logs once its reply is out)
+    while bot.log().count("question chat=private") < len(users) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(api.pending_updates()) == len(users)  # answered, and not confirmed to Telegram
+    bot.proc.kill()
+    bot.proc.wait()
+
+    api.slow_down("getUpdates", 0)
+    again = bot_factory(data_dir=bot.data_dir)  # Telegram delivers the batch again
+    deadline = time.monotonic() + 20
+    while api.pending_updates() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not api.pending_updates()
+    time.sleep(2)
+    assert [len(api.calls("sendMessage", chat_id=user)) for user in users] == [1] * len(users)
+    assert again.wait_log("was handled already: skipped")
+    assert ask(api, "who is olivia enos", 61_100).ok  # and what is new is answered
+
+
 def no_apology_nor_traceback(api, bot, chat_id: int) -> None:
     time.sleep(1.0)
     assert not [t for t in api.sent_texts(chat_id) if "Sorry" in t]
@@ -210,6 +238,28 @@ def test_a_forged_vote_sign_is_not_counted(api, bot):
     assert "expired" in api.wait_for("answerCallbackQuery")["text"]
     db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
     assert db.execute("SELECT vote FROM votes").fetchall() == []
+
+
+def test_a_vote_counts_once_per_user_and_answer_and_may_be_changed(api, bot):
+    sent = ask(api, "who is olivia enos", 56)
+    up, down = (next(b for b in buttons(sent) if b["text"] == s) for s in ("👍", "👎"))
+    for _ in range(2):  # a double tap
+        api.callback_query(up["callback_data"], sent.result, user_id=56)
+    press = api.callback_query(up["callback_data"], sent.result, user_id=56)
+    api.push_update({"callback_query": {**press["callback_query"], "id": "990001"}})  # resent
+    for _ in range(4):
+        assert "Thanks" in api.wait_for("answerCallbackQuery")["text"]
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    assert db.execute("SELECT entry_id, vote FROM votes").fetchall() == [("people-olivia-enos", 1)]
+
+    api.callback_query(down["callback_data"], sent.result, user_id=56)  # changed their mind
+    api.wait_for("answerCallbackQuery")
+    other = ask(api, "who is olivia enos", 57)
+    api.callback_query(up["callback_data"], other.result, user_id=57)
+    api.wait_for("answerCallbackQuery")
+    rows = db.execute("SELECT vote, voter FROM votes ORDER BY vote").fetchall()
+    assert [vote for vote, _ in rows] == [-1, 1]
+    assert all(voter and voter not in ("56", "57") for _, voter in rows)  # hashed, not the ids
 
 
 def test_the_webhook_listens_only_where_it_is_told(api, bot_factory):

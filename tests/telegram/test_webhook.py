@@ -1,0 +1,123 @@
+"""The webhook server, end to end: real HTTP requests to the running bot's webhook port, and
+updates pushed by the local Bot API server as Telegram pushes them.
+
+A request is refused on its headers (no secret: 403; longer than an update can be: 413) before
+its body is read; a body that is not an update is a 400 (Telegram does not retry a 4xx), never a
+500; `application/json; charset=utf-8` is JSON."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import httpx
+import pytest
+from conftest import free_port
+
+SECRET = "s3cret-token"
+
+
+class Hook:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/telegram"
+
+    def post(self, body: bytes, *, secret: str | None = SECRET, **headers: str) -> int:
+        headers.setdefault("Content-Type", "application/json")
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        return httpx.post(self.url, content=body, headers=headers, timeout=10).status_code
+
+    def headers_only(self, length: int, *, secret: str | None = SECRET) -> int:
+        """Send a request's headers announcing `length` bytes, and none of the body: the status
+        the server answers before reading any of it (a server that reads first never answers)."""
+        lines = [
+            "POST /telegram HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            "Content-Type: application/json",
+            f"Content-Length: {length}",
+        ]
+        if secret is not None:
+            lines.append(f"X-Telegram-Bot-Api-Secret-Token: {secret}")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as sock:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            try:
+                status_line = sock.recv(1024).split(b"\r\n")[0]
+            except TimeoutError:
+                raise AssertionError("no answer before the body was sent") from None
+        return int(status_line.split()[1])
+
+
+def update(update_id: int, user: int, text: str) -> dict:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "A"},
+            "text": text,
+        },
+    }
+
+
+@pytest.fixture
+def hook(api, bot_factory) -> Hook:
+    port = free_port()
+    bot_factory(
+        "--webhook",
+        wait_for="setWebhook",
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+        WEBHOOK_SECRET=SECRET,
+        PORT=str(port),
+    )
+    assert api.calls("setWebhook")[0]["secret_token"] == SECRET
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return Hook(port)
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the webhook server never listened")
+
+
+def test_a_body_that_is_not_an_update_is_a_400_and_the_bot_carries_on(api, hook) -> None:
+    for body in (b"{not json", b"", b"\xff\xfe{}", b"[1, 2]", b'"text"', b'{"no": "update_id"}'):
+        assert hook.post(body) == 400, body
+    good = httpx.Request("POST", hook.url, json=update(5, 61, "who is olivia enos")).content
+    assert hook.post(good) == 200
+    assert "Heritage" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 61)["text"]
+
+
+def test_json_with_a_charset_is_accepted(api, hook) -> None:
+    body = httpx.Request("POST", hook.url, json=update(6, 62, "who is olivia enos")).content
+    assert hook.post(body, **{"Content-Type": "application/json; charset=utf-8"}) == 200
+    assert "Heritage" in api.wait_for("sendMessage", lambda c: c["chat_id"] == 62)["text"]
+    assert hook.post(body, **{"Content-Type": "text/plain"}) == 415
+
+
+def test_the_secret_and_the_size_are_checked_before_the_body_is_read(hook) -> None:
+    assert hook.headers_only(100_000_000, secret=None) == 403
+    assert hook.headers_only(100_000_000, secret="wrong") == 403
+    assert hook.headers_only(2_000_000) == 413
+    assert hook.post(b"{" + b" " * 2_000_000 + b"}") == 413  # sent whole, still refused
+    assert hook.post(b"{}", secret=None) == 403
+
+
+def test_updates_telegram_pushes_are_answered_once(api, hook) -> None:
+    for user in (63, 64, 65):
+        api.message("how many people are in the camps", user_id=user)
+    for user in (63, 64, 65):
+        api.wait_for("sendMessage", lambda c, user=user: c["chat_id"] == user)
+    time.sleep(1)
+    assert [len(api.calls("sendMessage", chat_id=u)) for u in (63, 64, 65)] == [1, 1, 1]
+    assert not api.pending_updates()
+
+
+def test_an_update_posted_twice_is_answered_once(api, hook) -> None:
+    body = httpx.Request("POST", hook.url, json=update(7, 66, "who is olivia enos")).content
+    assert hook.post(body) == 200
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 66)
+    assert hook.post(body) == 200  # Telegram again: it never saw the first 200
+    time.sleep(1.5)
+    assert len(api.calls("sendMessage", chat_id=66)) == 1
