@@ -165,6 +165,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     logs.setup(settings.log_level, settings.secrets)
     from bot.storage import StoreError
     from bot.telegram.app import StartFailed, run
+    from bot.telegram.webhook import ListenFailed
 
     try:
         run(settings, webhook=webhook)
@@ -177,6 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise Failure(
             f"telegram error: {exc}", EXIT_REFUSED if exc.reached else EXIT_UNREACHABLE
         ) from None
+    except ListenFailed as exc:
+        raise Failure(f"configuration error: {exc} (WEBHOOK_LISTEN, PORT)", EXIT_SETTINGS) from None
     return 0
 
 

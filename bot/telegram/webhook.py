@@ -89,6 +89,11 @@ class _Quiet(tornado.web.Application):
         pass
 
 
+class ListenFailed(Exception):
+    """The webhook's address or port cannot be bound (in use, not ours, no permission): a
+    setting to change, found before Telegram is pointed at a server that is not there."""
+
+
 async def serve(app: Application, *, listen: str, port: int, path: str, url: str, secret: str):
     """Start the application and serve the webhook until SIGINT or SIGTERM: listen first, so an
     update Telegram sends as soon as the webhook is set finds the server, then setWebhook (with
@@ -104,7 +109,10 @@ async def serve(app: Application, *, listen: str, port: int, path: str, url: str
         await app.initialize()
         if app.post_init:
             await app.post_init(app)
-        server.listen(port, address=listen)
+        try:
+            server.listen(port, address=listen)
+        except OSError as exc:
+            raise ListenFailed(f"cannot listen on {listen}:{port}: {exc.strerror}") from None
         await app.bot.set_webhook(
             url, secret_token=secret, allowed_updates=Update.ALL_TYPES, max_connections=40
         )

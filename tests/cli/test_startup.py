@@ -6,6 +6,7 @@ root, an API that is down or too slow, `brief --post` failing)."""
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -185,3 +186,26 @@ def test_bad_settings_are_one_line_and_exit_2(env: dict[str, str], says: str) ->
     result = run("run", TELEGRAM_BOT_TOKEN="1:abc", **env)
     assert result.returncode == 2, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr
+
+
+def test_a_webhook_port_in_use_is_one_line_and_exit_2(api, tmp_path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            "run",
+            "--webhook",
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_URL=api.url,
+            BOT_DATA_DIR=str(tmp_path),
+            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+            WEBHOOK_SECRET=WEBHOOK_SECRET,
+            WEBHOOK_LISTEN="127.0.0.1",
+            PORT=str(port),
+        )
+    assert result.returncode == 2, result.stderr
+    assert last_line(result).startswith(f"configuration error: cannot listen on 127.0.0.1:{port}")
+    assert "PORT" in last_line(result)
+    assert_no_secret(result, api.token.split(":")[1], WEBHOOK_SECRET)
+    assert not api.calls("setWebhook")  # Telegram is not pointed at a server that is not there
