@@ -299,11 +299,11 @@ async def on_callback(update: Update, context: Context) -> None:
         store(context).record_vote(args[0], 1 if args[1] == "+" else -1, voter)
         await _quietly(query.answer("Thanks for the feedback!"))
         if message:
-            await _quietly(
-                query.edit_message_reply_markup(
-                    keyboards.voted_keyboard(knowledge.entries[args[0]])
-                )
+            entry = knowledge.entries[args[0]]
+            markup = keyboards.answer_keyboard(
+                entry, service(context).next_questions(entry), voted=True
             )
+            await _quietly(query.edit_message_reply_markup(markup))
         return
     if kind == keyboards.ENTRY and args:
         result = service(context).choose(args[0])

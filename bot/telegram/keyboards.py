@@ -47,16 +47,18 @@ def share_button(entry: Entry) -> InlineKeyboardButton:
     )
 
 
-def answer_keyboard(entry: Entry, next_questions: Sequence[Entry] = ()) -> InlineKeyboardMarkup:
+def answer_keyboard(
+    entry: Entry, next_questions: Sequence[Entry] = (), *, voted: bool = False
+) -> InlineKeyboardMarkup:
     """Votes and Share, then a button per follow-up question (pressed, it answers in a new
-    message), then the rest of the topic."""
+    message), then the rest of the topic. Once voted, the votes go and the rest stays."""
+    votes = [
+        InlineKeyboardButton("👍", callback_data=f"{VOTE}:{entry.id}:+"),
+        InlineKeyboardButton("👎", callback_data=f"{VOTE}:{entry.id}:-"),
+    ]
     return InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton("👍", callback_data=f"{VOTE}:{entry.id}:+"),
-                InlineKeyboardButton("👎", callback_data=f"{VOTE}:{entry.id}:-"),
-                share_button(entry),
-            ],
+            [*([] if voted else votes), share_button(entry)],
             *(
                 [
                     InlineKeyboardButton(
@@ -66,17 +68,6 @@ def answer_keyboard(entry: Entry, next_questions: Sequence[Entry] = ()) -> Inlin
                 for e in next_questions
             ),
             [InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}")],
-        ]
-    )
-
-
-def voted_keyboard(entry: Entry) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                share_button(entry),
-                InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}"),
-            ]
         ]
     )
 

@@ -44,6 +44,8 @@ def test_vote_is_stored_and_buttons_are_retired(api, bot) -> None:
     assert "thanks" in reply["text"].lower()
     edit = api.wait_for("editMessageReplyMarkup")
     assert "👍" not in str(edit["reply_markup"])
+    kept = [b["text"] for b in buttons(sent) if b["text"] not in ("👍", "👎")]
+    assert [b["text"] for b in buttons(edit)] == kept  # share, follow-ups, more on the topic
     db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
     assert db.execute("SELECT vote FROM votes").fetchall() == [(1,)]
 
