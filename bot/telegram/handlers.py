@@ -399,6 +399,7 @@ async def on_error(update: object, context: Context) -> None:
     if (
         isinstance(update, Update)
         and update.effective_message
+        and update.effective_chat is not None  # a malformed update's message may have none
         and update.effective_chat.type == ChatType.PRIVATE
     ):
         try:

@@ -139,3 +139,15 @@ def test_an_update_id_that_is_not_a_positive_64_bit_integer_is_a_400(api, hook) 
     assert not [c for c in api.calls("sendMessage") if 80 <= c["chat_id"] < 90]
     log = hook.bot.log()
     assert "Traceback" not in log and "Logging error" not in log
+
+
+def test_a_message_without_a_chat_does_not_break_the_error_handler(api, hook) -> None:
+    """Telegram never sends one, but whoever holds the secret can: the handlers fail on it,
+    and the error handler, which must never raise, failed too on the missing chat."""
+    body = update(8, 67, "who is olivia enos")
+    del body["message"]["chat"]
+    assert hook.post(json.dumps(body).encode()) == 200
+    hook.bot.wait_log("error while handling an update")
+    assert hook.post(json.dumps(update(9, 68, "who is olivia enos")).encode()) == 200
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 68)
+    assert "while handling the error" not in hook.bot.log()
