@@ -130,6 +130,11 @@ class RecentAnswers:
             while len(kept) > self.size:
                 kept.popitem(last=False)
 
+    def forget_last(self, chat_id: int) -> None:
+        """The chat has moved on (a question the bot could not answer): a short follow-up
+        after it is read on its own, not with the answer before."""
+        self._last.pop(chat_id, None)
+
     def shown_in(self, chat_id: int, message_id: int) -> str | None:
         return self._shown.get((chat_id, message_id))
 
@@ -183,6 +188,8 @@ async def answer(message: Message, question: str, context: Context) -> None:
     await send_result(
         message, result, context, quote=message.chat.type != ChatType.PRIVATE, after=after
     )
+    if result.status in (Status.DECLINED, Status.SUGGEST):
+        recent(context).forget_last(message.chat_id)
     log.info(
         "question chat=%s status=%s entry=%s score=%.0f latency_ms=%.1f%s",
         message.chat.type,
@@ -392,6 +399,7 @@ async def on_error(update: object, context: Context) -> None:
     if (
         isinstance(update, Update)
         and update.effective_message
+        and update.effective_chat is not None  # a malformed update's message may have none
         and update.effective_chat.type == ChatType.PRIVATE
     ):
         try:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024  # Telegram's updates are far smaller; anything bigger is not from it
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+LARGEST_UPDATE_ID = 2**63 - 1  # what the store of handled updates holds (bot.storage)
 
 
 @tornado.web.stream_request_body
@@ -64,7 +65,7 @@ class UpdateHandler(tornado.web.RequestHandler):
     async def post(self) -> None:
         try:
             data = json.loads(bytes(self.body).decode("utf-8"))
-            update = Update.de_json(data, self.app.bot) if isinstance(data, dict) else None
+            update = Update.de_json(data, self.app.bot) if _update_id_ok(data) else None
         except Exception as exc:  # noqa: BLE001 - whatever the body is, it is the sender's fault
             log.warning("webhook: refused a body that is not an update: %s", type(exc).__name__)
             update = None
@@ -82,6 +83,14 @@ class UpdateHandler(tornado.web.RequestHandler):
 
     def log_exception(self, *args: object) -> None:  # one line above, no tornado traceback
         pass
+
+
+def _update_id_ok(data: object) -> bool:
+    """Telegram numbers updates with positive integers. Any other id (a string, a float, a
+    number the store cannot hold) would reach the handlers and break the record that keeps a
+    redelivered update from being answered twice."""
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    return type(update_id) is int and 0 < update_id <= LARGEST_UPDATE_ID
 
 
 class _Quiet(tornado.web.Application):

@@ -106,3 +106,16 @@ def test_what_follow_ups_read_with_is_bounded_and_expires() -> None:
     assert recent.shown_in(0, 100) is None and recent.last(0, within=60) is None  # pushed out
     assert recent.shown_in(4, 104) == "e4" and recent.last(4, within=60) == "e4"
     assert recent.last(4, within=-1) is None  # an answer older than the window
+
+
+@pytest.mark.parametrize(
+    "moved_on", ["what is the best pizza in new york", "how many?"], ids=["decline", "did-you-mean"]
+)
+def test_a_question_not_answered_ends_what_a_follow_up_reads_with(api, bot, moved_on) -> None:
+    """After a decline or a "did you mean", "when was that?" is about what was just asked, not
+    the answer before it: handing that answer back again would answer a question not asked."""
+    ask(api, "why was otto warmbier arrested", 57)
+    between = ask(api, moved_on, 57)
+    assert "Sources" not in between["text"]  # declined, or a "did you mean"
+    follow = ask(api, "when was that?", 57)
+    assert "Following on from" not in follow["text"] and "Sources" not in follow["text"]

@@ -7,6 +7,7 @@ its body is read; a body that is not an update is a 400 (Telegram does not retry
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -18,8 +19,9 @@ SECRET = "s3cret-token"
 
 
 class Hook:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, bot) -> None:
         self.port = port
+        self.bot = bot  # the bot process serving it, for its log
         self.url = f"http://127.0.0.1:{port}/telegram"
 
     def post(self, body: bytes, *, secret: str | None = SECRET, **headers: str) -> int:
@@ -64,7 +66,7 @@ def update(update_id: int, user: int, text: str) -> dict:
 @pytest.fixture
 def hook(api, bot_factory) -> Hook:
     port = free_port()
-    bot_factory(
+    bot = bot_factory(
         "--webhook",
         wait_for="setWebhook",
         WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
@@ -75,7 +77,7 @@ def hook(api, bot_factory) -> Hook:
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return Hook(port)
+            return Hook(port, bot)
         except OSError:
             time.sleep(0.1)
     raise AssertionError("the webhook server never listened")
@@ -121,3 +123,31 @@ def test_an_update_posted_twice_is_answered_once(api, hook) -> None:
     assert hook.post(body) == 200  # Telegram again: it never saw the first 200
     time.sleep(1.5)
     assert len(api.calls("sendMessage", chat_id=66)) == 1
+
+
+def test_an_update_id_that_is_not_a_positive_64_bit_integer_is_a_400(api, hook) -> None:
+    """Telegram's update ids are positive integers, and the store that keeps a redelivered
+    update from being answered twice holds 64 bits: anything else is refused before a handler
+    runs (it was answered, then broke the log line recording it, with a traceback)."""
+    for n, update_id in enumerate(["13", 1.5, True, None, 0, -5, 2**63, 2**70]):
+        body = update(1, 80 + n, "who is olivia enos") | {"update_id": update_id}
+        assert hook.post(json.dumps(body).encode()) == 400, update_id
+    largest = json.dumps(update(2**63 - 1, 90, "who is olivia enos")).encode()
+    assert hook.post(largest) == 200
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 90)
+    time.sleep(1)
+    assert not [c for c in api.calls("sendMessage") if 80 <= c["chat_id"] < 90]
+    log = hook.bot.log()
+    assert "Traceback" not in log and "Logging error" not in log
+
+
+def test_a_message_without_a_chat_does_not_break_the_error_handler(api, hook) -> None:
+    """Telegram never sends one, but whoever holds the secret can: the handlers fail on it,
+    and the error handler, which must never raise, failed too on the missing chat."""
+    body = update(8, 67, "who is olivia enos")
+    del body["message"]["chat"]
+    assert hook.post(json.dumps(body).encode()) == 200
+    hook.bot.wait_log("error while handling an update")
+    assert hook.post(json.dumps(update(9, 68, "who is olivia enos")).encode()) == 200
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 68)
+    assert "while handling the error" not in hook.bot.log()
