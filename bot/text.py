@@ -36,6 +36,7 @@ _PUNCTUATION = str.maketrans(
     }
 )
 _SPACE = re.compile(r"\s+")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,200})?/?>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
@@ -53,5 +54,7 @@ def strip_accents(text: str) -> str:
 
 
 def clean_input(text: str, limit: int = 1000) -> str:
-    """What a user typed, made safe to process: folded, control characters gone, bounded."""
-    return fold(text)[:limit]
+    """What a user typed, made safe to process: HTML tags gone (pasted or typed, their letters
+    are not words: the "b" of <b> matched "how can we b sure"), folded, control characters gone,
+    bounded. A lone "<" ("a<b or not") is no tag and stays."""
+    return fold(_TAG.sub(" ", text))[:limit]

@@ -161,6 +161,14 @@ def test_html_in_a_question_is_just_text(matcher: Matcher) -> None:
     assert result.status is Status.ANSWERED and "120,000" in result.entry.answer
 
 
+def test_the_letters_of_html_tags_are_not_read_as_words(matcher: Matcher) -> None:
+    # the "b" of <b> once matched an entry phrased in texting English ("how can we b sure")
+    for question in ("<b>and</b> when?", "<i>why</i>?", '<a href="x">and</a> so?'):
+        assert matcher.match(question).status is not Status.ANSWERED, question
+    assert matcher.match("<b>who is</b> olivia enos").entry.id == "people-olivia-enos"
+    assert matcher.match("is a<b or not").question == "is a<b or not"  # not a tag: kept
+
+
 # -- what the articles do not cover ----------------------------------------------------------------
 NOT_COVERED = """\
 not_covered:
