@@ -212,6 +212,27 @@ def bot_factory(api: FakeBotAPI, tmp_path: Path):
         bot.stop()
 
 
+@pytest.fixture
+def webhook_bot(bot_factory):
+    """Start the bot in webhook mode on a free port: (the process, its webhook URL). The bot
+    listens before it calls setWebhook, so once that call is seen the URL answers."""
+
+    def start(secret: str, host: str = "127.0.0.1", **env: str) -> tuple[BotProcess, str]:
+        port = free_port()
+        url = f"http://{host}:{port}/telegram"
+        bot = bot_factory(
+            "--webhook",
+            wait_for="setWebhook",
+            WEBHOOK_URL=url,
+            WEBHOOK_SECRET=secret,
+            PORT=str(port),
+            **env,
+        )
+        return bot, url
+
+    return start
+
+
 # -- the store, on both backends ----------------------------------------------------------------
 BACKENDS = ("sqlite", "postgres")
 POSTGRES_SKIPPED: list[str] = []

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT
 
 WEBHOOK_SECRET = "hook-secret-NOT-TO-PRINT"
 DB_PASSWORD = "db-password-NOT-TO-PRINT"
@@ -106,16 +106,8 @@ def test_brief_post_failing_never_shows_the_token(api, fault) -> None:
     assert_no_secret(result, env["TELEGRAM_BOT_TOKEN"].split(":")[1])
 
 
-def test_the_webhook_secret_is_not_logged_at_debug(api, bot_factory) -> None:
-    port = free_port()
-    bot = bot_factory(
-        "--webhook",
-        wait_for="setWebhook",
-        LOG_LEVEL="DEBUG",
-        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-        WEBHOOK_SECRET=WEBHOOK_SECRET,
-        PORT=str(port),
-    )
+def test_the_webhook_secret_is_not_logged_at_debug(api, webhook_bot) -> None:
+    bot, _ = webhook_bot(WEBHOOK_SECRET, LOG_LEVEL="DEBUG")
     assert api.calls("setWebhook")[0]["secret_token"] == WEBHOOK_SECRET
     bot.wait_log("Application started")  # the webhook server is up
     assert bot.stop() == 0

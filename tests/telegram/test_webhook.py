@@ -13,16 +13,15 @@ import time
 
 import httpx
 import pytest
-from conftest import free_port
 
 SECRET = "s3cret-token"
 
 
 class Hook:
-    def __init__(self, port: int, bot) -> None:
-        self.port = port
+    def __init__(self, bot, url: str) -> None:
         self.bot = bot  # the bot process serving it, for its log
-        self.url = f"http://127.0.0.1:{port}/telegram"
+        self.url = url
+        self.port = int(url.rsplit(":", 1)[1].split("/")[0])
 
     def post(self, body: bytes, *, secret: str | None = SECRET, **headers: str) -> int:
         headers.setdefault("Content-Type", "application/json")
@@ -64,23 +63,10 @@ def update(update_id: int, user: int, text: str) -> dict:
 
 
 @pytest.fixture
-def hook(api, bot_factory) -> Hook:
-    port = free_port()
-    bot = bot_factory(
-        "--webhook",
-        wait_for="setWebhook",
-        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-        WEBHOOK_SECRET=SECRET,
-        PORT=str(port),
-    )
+def hook(api, webhook_bot) -> Hook:
+    bot, url = webhook_bot(SECRET)
     assert api.calls("setWebhook")[0]["secret_token"] == SECRET
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return Hook(port, bot)
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the webhook server never listened")
+    return Hook(bot, url)
 
 
 def test_a_body_that_is_not_an_update_is_a_400_and_the_bot_carries_on(api, hook) -> None:
