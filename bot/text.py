@@ -53,6 +53,19 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word when one ends in the second half and marked
+    with an ellipsis: a user's words quoted back (a 4,000-character argument must not push a
+    reply past Telegram's 4,096), a button label, an inline result's title."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
+
+
 def clean_input(text: str, limit: int = 1000) -> str:
     """What a user typed, made safe to process: HTML tags gone (pasted or typed, their letters
     are not words: the "b" of <b> matched "how can we b sure"), folded, control characters gone,

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.engine import render, smalltalk
-from bot.engine.briefings import Briefing, TopicMatch, briefing_text
+from bot.engine.briefings import Briefing, TopicMatch, briefing_text, unknown_topic_text
 from bot.engine.knowledge import Knowledge
 from bot.engine.matcher import Result, Status
 from bot.engine.models import Entry, Topic
+from bot.text import shorten
 
 EXAMPLES = (
     "how many people are in the prison camps?",
@@ -71,7 +72,7 @@ class Style:
 
 
 def _echo(text: str) -> str:
-    return text if len(text) <= ECHO else text[: ECHO - 1].rstrip() + "\u2026"
+    return shorten(text, ECHO)
 
 
 def numbered(items: Sequence[str], style: Style) -> list[str]:
@@ -220,12 +221,7 @@ def briefing(chosen: Briefing, style: Style) -> str:
 
 
 def unknown_topic(query: str, match: TopicMatch, knowledge: Knowledge, style: Style) -> str:
-    if match.ambiguous:
-        head = f"\u201c{_echo(query)}\u201d fits more than one topic. Which one?"
-        topics = match.candidates
-    else:
-        head = f"I have no topic called \u201c{_echo(query)}\u201d. The topics are:"
-        topics = tuple(knowledge.topics.values())
+    head, topics = unknown_topic_text(query, match, knowledge)
     lines = [style.fill(head)]
     pad = max(len(t.id) for t in topics)
     lines += [f"  /briefing {t.id:<{pad}}  " + style.dim(t.title) for t in topics]

@@ -10,6 +10,7 @@ from html import escape
 from bot.engine.knowledge import Knowledge
 from bot.engine.matcher import Result, Status
 from bot.engine.models import Entry, Source
+from bot.text import shorten
 
 TELEGRAM_LIMIT = 4096
 # An inline result's title and description as a phone shows them (one line, two lines):
@@ -177,25 +178,15 @@ def answer_html(
     return html
 
 
-def clip(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word and marked with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if " " in cut:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
-
-
 def inline_title(entry: Entry) -> str:
     """A result's title in the inline list: the entry's first phrasing, cut at a word when
     it is longer than a phone shows (another phrasing would fit, but may ask less)."""
-    return clip(entry.questions[0], INLINE_TITLE)
+    return shorten(entry.questions[0], INLINE_TITLE)
 
 
 def inline_description(entry: Entry) -> str:
     """A result's two grey lines: the start of the answer."""
-    return clip(entry.answer, INLINE_DESCRIPTION)
+    return shorten(entry.answer, INLINE_DESCRIPTION)
 
 
 def declined_html(result: Result, knowledge: Knowledge) -> str:

@@ -63,12 +63,33 @@ class ReloadOutcome:
         return "Reloaded. " + ("; ".join(parts) if parts else "No entry changed.")
 
 
+class _Served:
+    """A matcher and what is worked out once per version of the FAQ: each phrasing's entry
+    (what the Share button types) at once, each entry's next questions (a full ranking, longer
+    than a match) the first time that entry is answered."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+        entries = matcher.knowledge.entries.values()
+        self.phrasings = {_key(q): entry for entry in entries for q in entry.questions}
+        self.next: dict[str, list[Entry]] = {}
+
+
 class FaqService:
     def __init__(self, knowledge_dir: Path, store: Store | None = None) -> None:
         self.knowledge_dir = Path(knowledge_dir)
         self.store = store
         self._fingerprint = fingerprint(self.knowledge_dir)
-        self.matcher = Matcher(kb.load(self.knowledge_dir))
+        self._serve(Matcher(kb.load(self.knowledge_dir)))
+
+    def _serve(self, matcher: Matcher) -> None:
+        """Answer from `matcher` from now on. One assignment, so a reload (in a thread) never
+        shows an answer the new matcher with the old version's lookups."""
+        self._served = _Served(matcher)
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._served.matcher
 
     @property
     def knowledge(self) -> kb.Knowledge:
@@ -131,20 +152,17 @@ class FaqService:
 
     def next_questions(self, entry: Entry) -> list[Entry]:
         """Up to three questions to offer under `entry`'s answer."""
-        return followup.next_questions(self.matcher, entry)
+        served = self._served
+        if entry.id not in served.next:
+            served.next[entry.id] = followup.next_questions(served.matcher, entry)
+        return served.next[entry.id]
 
     def exact(self, text: str) -> Entry | None:
         """The entry whose id `text` is, or one of whose phrasings it is (case and spacing
         aside)."""
-        key = " ".join(text.split()).casefold()
-        if not key:
-            return None
-        if key in self.knowledge.entries:
-            return self.knowledge.entries[key]
-        for entry in self.knowledge.entries.values():
-            if any(" ".join(q.split()).casefold() == key for q in entry.questions):
-                return entry
-        return None
+        key = _key(text)
+        served = self._served
+        return served.matcher.knowledge.entries.get(key) or served.phrasings.get(key)
 
     def popular(self, limit: int = 10) -> list[Entry]:
         entries = self.knowledge.entries
@@ -179,6 +197,11 @@ class FaqService:
             removed=sorted(set(old) - set(new)),
             changed=sorted(i for i in set(old) & set(new) if old[i] != new[i]),
         )
-        self.matcher = Matcher(knowledge, self.matcher.thresholds)
+        self._serve(Matcher(knowledge, self.matcher.thresholds))
         self._fingerprint = current
         return outcome
+
+
+def _key(text: str) -> str:
+    """A phrasing as the Share button types it, case and spacing aside."""
+    return " ".join(text.split()).casefold()

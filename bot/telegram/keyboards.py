@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, SwitchInlineQue
 from bot.engine.knowledge import Knowledge
 from bot.engine.matcher import Candidate
 from bot.engine.models import Entry
+from bot.text import shorten
 
 ENTRY, TOPIC, MORE, VOTE, TOPICS = "e", "t", "m", "v", "topics"
 BUTTON_TEXT = 60
@@ -19,7 +20,7 @@ INLINE_QUERY = 256  # Telegram's limit on an inline query's text
 
 
 def short(text: str, limit: int = BUTTON_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shorten(text, limit)
 
 
 def parse(data: str) -> tuple[str, list[str]]:

@@ -37,6 +37,7 @@ from bot.engine.briefings.text import (
     topics_html,
     topics_text,
     unknown_topic_html,
+    unknown_topic_text,
     usage_html,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "topics_html",
     "topics_text",
     "unknown_topic_html",
+    "unknown_topic_text",
     "usage_html",
     "weekday",
     "zone_name",

@@ -10,6 +10,7 @@ from bot.engine.briefings.facts import Briefing, TopicMatch
 from bot.engine.briefings.schedule import SUBSCRIBE_EXAMPLES, SUBSCRIBE_USAGE
 from bot.engine.knowledge import Knowledge
 from bot.engine.models import Source, Topic
+from bot.text import shorten
 
 ECHO = 100  # characters of a user's words repeated back
 
@@ -17,8 +18,7 @@ ECHO = 100  # characters of a user's words repeated back
 def _echo(text: str, limit: int = ECHO) -> str:
     """A user's words quoted back, shortened: a 4,000-character argument must not push the
     reply past Telegram's 4,096."""
-    text = text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
-    return escape(text)
+    return escape(shorten(text, limit))
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -75,12 +75,21 @@ def topics_html(topics: Sequence[Topic]) -> str:
     return "\n".join(f"<code>{escape(t.id)}</code> — {escape(t.title)}" for t in topics)
 
 
-def unknown_topic_html(query: str, match: TopicMatch, knowledge: Knowledge) -> str:
+def unknown_topic_text(
+    query: str, match: TopicMatch, knowledge: Knowledge
+) -> tuple[str, Sequence[Topic]]:
+    """What to say when `query` names no one topic (plain text, the user's words shortened),
+    and the topics to offer: the bot and the console say the same."""
+    words = shorten(query, ECHO)
     if match.ambiguous:
-        head = f"“{_echo(query)}” fits more than one topic. Which one?"
-        return f"{head}\n{topics_html(match.candidates)}"
-    head = f"I have no topic called “{_echo(query)}”. The topics are:"
-    return f"{head}\n{topics_html(list(knowledge.topics.values()))}"
+        return f"\u201c{words}\u201d fits more than one topic. Which one?", match.candidates
+    head = f"I have no topic called \u201c{words}\u201d. The topics are:"
+    return head, tuple(knowledge.topics.values())
+
+
+def unknown_topic_html(query: str, match: TopicMatch, knowledge: Knowledge) -> str:
+    head, topics = unknown_topic_text(query, match, knowledge)
+    return f"{escape(head)}\n{topics_html(topics)}"
 
 
 def usage_html(problem: str | None = None) -> str:
