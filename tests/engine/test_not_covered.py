@@ -56,6 +56,8 @@ def test_a_question_the_articles_answer_is_not_refused(
         ("who is the un special rapporteur on north korea now", "special rapporteur"),
         ("where has olivia enos worked since heritage", "Enos"),
         ("has north korea joined the ilo since 2019", "International Labour Organization"),
+        # any American tourist is not Otto Warmbier: not the answer on why he was arrested
+        ("can an american tourist visit north korea", "tourists"),
     ],
 )
 def test_what_the_articles_lack_is_still_declined_by_name(
@@ -103,6 +105,7 @@ def test_rocket_man_is_declined_as_the_insult_not_as_kims_age(matcher: Matcher) 
         ("the iba inquiry", "commission of inquiry"),  # the UN's was another body
         ("does north korea have the death penalty", "sanction"),
         ("what does the heritage foundation do", "enos"),  # the think tank, not Vox's analyst
+        ("can an american tourist go there", "warmbier"),  # but "the American tourist" is him
     ],
 )
 def test_synonyms_do_not_change_what_was_asked(
