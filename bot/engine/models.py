@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 from bot.text import fold
 
 ANSWER_LIMIT = 700
+MAIN_QUESTION_LIMIT = 80  # one line above the answer on a phone
 QUOTE_MIN_WORDS = 6  # about a clause: fewer words rarely carry a claim on their own
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -322,6 +323,20 @@ class Entry(Strict):
             if key in seen:
                 raise ValueError(f"phrasing repeated: {q!r}")
             seen.add(key)
+        return questions
+
+    @field_validator("questions")
+    @classmethod
+    def _main_question_stands_alone(cls, questions: list[str]) -> list[str]:
+        """The first phrasing is shown above the answer as the question being answered, so it
+        is a whole, short question ("Who is Olivia Enos?"), not a keyword list ("olivia enos")."""
+        main = questions[0]
+        if not main.endswith("?") or not main[:1].isupper() or len(main) > MAIN_QUESTION_LIMIT:
+            raise ValueError(
+                f"the first phrasing {main!r} is shown above the answer: make it a question "
+                f"that starts with a capital and ends with '?', at most {MAIN_QUESTION_LIMIT} "
+                "characters (move keyword phrasings further down)"
+            )
         return questions
 
     @field_validator("answer")

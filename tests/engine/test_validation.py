@@ -517,3 +517,24 @@ def test_a_sentence_that_says_nobody_said_it_is_refused(minimal_knowledge) -> No
     ), problems
     attributed = faq.replace("worst on earth.", "worst on earth, the op-ed said.")
     assert kb.load(minimal_knowledge(attributed))
+
+
+@pytest.mark.parametrize(
+    "main",
+    [
+        "camp inmate numbers",  # a keyword phrasing, no question
+        "how many people are held in the camps?",  # reads as a user's typing, not a title
+        "How many people are held in the political prison camps, and where are they, and who"
+        " counted them, and when?",  # longer than one line
+    ],
+)
+def test_the_main_question_must_read_on_its_own(minimal_knowledge, main: str) -> None:
+    """The first phrasing opens every answer as the question the bot understood."""
+    faq = MINIMAL_FAQ.replace(
+        "      - How many people are held in the political prison camps?\n",
+        f"      - {main}\n      - How many people are held in the political prison camps?\n",
+    )
+    problems = problems_of(minimal_knowledge(faq))
+    assert any(
+        "entry camps-how-many:" in p and "is shown above the answer" in p for p in problems
+    ), problems
