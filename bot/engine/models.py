@@ -351,10 +351,11 @@ class Entry(Strict):
 
     @field_validator("answer")
     @classmethod
-    def _answer_stands_alone(cls, answer: str) -> str:
+    def _answer_stands_alone(cls, answer: str, info: ValidationInfo) -> str:
         """An answer is read after whichever phrasing routed to it, so it must not lean on
         one: no yes/no opening, no "the same summit" before a summit is named, no sentence
-        whose claim is nobody's."""
+        whose claim is nobody's (checked, like the quotes, when the FAQ is loaded against its
+        articles: an entry built in code to test rendering has no claims to attribute)."""
         opening = phrasing_bound_opening(answer)
         if opening:
             raise ValueError(
@@ -368,7 +369,8 @@ class Entry(Strict):
                 f"answer says {unnamed[0]!r} but names no summit before it: name it "
                 "('the June 2018 Singapore summit')"
             )
-        for sentence in unattributed_sentences(answer):
+        checked_against_articles = (info.context or {}).get("source_texts") is not None
+        for sentence in unattributed_sentences(answer) if checked_against_articles else []:
             raise ValueError(
                 f"sentence {shorten_for_message(sentence)!r} says nothing of whose claim it is: "
                 "attribute it ('..., Vox wrote', 'according to ...', 'the op-ed said')"
