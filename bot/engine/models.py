@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 from bot.text import fold
 
 ANSWER_LIMIT = 700
+MAIN_QUESTION_LIMIT = 80  # one line above the answer on a phone
 QUOTE_MIN_WORDS = 6  # about a clause: fewer words rarely carry a claim on their own
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -178,6 +179,84 @@ def present_tense_titles(answer: str) -> list[str]:
     return found
 
 
+# -- answers that stay true whichever question routes to them (issues 20 and 22) -------------
+# The matcher sends many phrasings to one answer, so an answer cannot lean on the wording of
+# one of them: "Yes." is false after "Have sanctions harmed the people?", "Not all of them"
+# means nothing after "sanctions". An answer opens with a statement that names its subject.
+_BOUND_OPENING = re.compile(
+    r"^(?:yes|no|nope|yeah|yep|not|partly|partially|correct|incorrect|true|false|right|wrong"
+    r"|indeed|absolutely|certainly|definitely|both|neither|maybe|probably|it|this|that|these"
+    r"|those|they|he|she|so|also|likewise)\b",
+    re.IGNORECASE,
+)
+
+
+def phrasing_bound_opening(answer: str) -> str | None:
+    """The answer's first word when it only makes sense as the reply to one phrasing."""
+    match = _BOUND_OPENING.match(answer)
+    return match.group() if match else None
+
+
+# "the same summit" / "that summit" points back: a summit must be named before it, or a
+# reader cannot tell which of the two (Singapore, June 2018; Vietnam, February 2019) it is.
+_BACK_REFERENCE = re.compile(r"\b(?:the same|that|this) (summit|meeting)\b", re.IGNORECASE)
+_NAMED_SUMMIT = re.compile(
+    r"\b(?:Singapore|Hanoi|Vietnam|first|second)\b(?:\s+[\w–-]+){0,2}?\s+(?:summit|meeting)\b"
+    r"|\b(?:summit|meeting)\s+(?:in|at)\s+(?:Singapore|Hanoi|Vietnam)\b",
+    re.IGNORECASE,
+)
+
+
+def unnamed_back_references(answer: str) -> list[str]:
+    """Each "the same summit" (or "that summit") with no summit named before it."""
+    return [
+        match.group()
+        for match in _BACK_REFERENCE.finditer(answer)
+        if not _NAMED_SUMMIT.search(answer[: match.start()])
+    ]
+
+
+# Every sentence of an answer says whose claim it is: a reporting verb, "according to", a
+# source in brackets, or a statement about the articles themselves. Deliberately broad (a
+# false alarm would teach maintainers to ignore the check): what it catches is a sentence
+# with none of these, like an author's judgement restated as plain fact after the sentence
+# that attributed the first part of it.
+_ATTRIBUTION = re.compile(
+    r"\b(?:according to|wr(?:ote|ites?|iting)|sa(?:id|ys?|ying)|argu(?:ed|es?|ing)|told"
+    r"|tells?|call(?:ed|s|ing)?|add(?:ed|s)|not(?:ed|es)|report(?:ed|s|ing)|cit(?:ed|es?|ing)"
+    r"|warn(?:ed|s)|urg(?:ed|es?)|describ(?:ed|es?)|conclud(?:ed|es?)|recall(?:ed|s)"
+    r"|quot(?:ed|es?|ing)|ask(?:ed|s)|repl(?:ied|ies)|comment(?:ed|s)|sp(?:oke|eaks?)"
+    r"|propos(?:ed|es?)|f(?:ound|inds?)|refer(?:red|s)|mention(?:ed|s)?|nam(?:ed|es?)"
+    r"|giv(?:en?|es?)|carr(?:ied|ies)|stated|pronounced|acknowledged|admitted"
+    r"|plac(?:ed|es)|show(?:ed|n|s)?|disagre(?:ed|es?)|credit(?:ed|s)?|credits?|pledged"
+    r"|promised|insist(?:ed|s)?|claim(?:ed|s)?|den(?:ied|ies|y))\b"
+    r"|\((?:Vox|HuffPost|TIME|HRW|Human Rights Watch|Amnesty|an op-ed|Just Security)[^)]*\)"
+    r"|\b(?:the|its|this|that) (?:articles?|op-ed|dispatch|piece|caption|report|FAQ)s?\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\")]))\s+(?=[A-Z\"])")
+
+
+def shorten_for_message(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# A sentence that only says what someone's job was ("Bencosme was then advocacy manager ...")
+# restates a byline; present_tense_titles() reviews its tense.
+_BYLINE = re.compile(
+    rf"\b(?:is|are|was|were)\s+(?:then\s+)?(?:an?\s+|the\s+)?{_WORDS}{_TITLE}", re.IGNORECASE
+)
+
+
+def unattributed_sentences(answer: str) -> list[str]:
+    """The sentences that carry no sign of whose claim they are."""
+    return [
+        sentence
+        for sentence in _SENTENCE_END.split(answer)
+        if not _ATTRIBUTION.search(sentence) and not _BYLINE.search(sentence)
+    ]
+
+
 class Entry(Strict):
     id: Slug
     topic: str = ""
@@ -246,6 +325,20 @@ class Entry(Strict):
             seen.add(key)
         return questions
 
+    @field_validator("questions")
+    @classmethod
+    def _main_question_stands_alone(cls, questions: list[str]) -> list[str]:
+        """The first phrasing is shown above the answer as the question being answered, so it
+        is a whole, short question ("Who is Olivia Enos?"), not a keyword list ("olivia enos")."""
+        main = questions[0]
+        if not main.endswith("?") or not main[:1].isupper() or len(main) > MAIN_QUESTION_LIMIT:
+            raise ValueError(
+                f"the first phrasing {main!r} is shown above the answer: make it a question "
+                f"that starts with a capital and ends with '?', at most {MAIN_QUESTION_LIMIT} "
+                "characters (move keyword phrasings further down)"
+            )
+        return questions
+
     @field_validator("answer")
     @classmethod
     def _answer_fits(cls, answer: str) -> str:
@@ -254,6 +347,34 @@ class Entry(Strict):
             raise ValueError(f"answer is {len(answer)} characters; the limit is {ANSWER_LIMIT}")
         if _MARKUP.search(answer):
             raise ValueError("answer must be plain text (no HTML or Markdown)")
+        return answer
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_stands_alone(cls, answer: str, info: ValidationInfo) -> str:
+        """An answer is read after whichever phrasing routed to it, so it must not lean on
+        one: no yes/no opening, no "the same summit" before a summit is named, no sentence
+        whose claim is nobody's (checked, like the quotes, when the FAQ is loaded against its
+        articles: an entry built in code to test rendering has no claims to attribute)."""
+        opening = phrasing_bound_opening(answer)
+        if opening:
+            raise ValueError(
+                f"answer opens with {opening!r}, which only makes sense after one phrasing of "
+                "the question: open with a statement that names its subject ('US sanctions law "
+                "ties lifting the broadest sanctions to human-rights steps: ...')"
+            )
+        unnamed = unnamed_back_references(answer)
+        if unnamed:
+            raise ValueError(
+                f"answer says {unnamed[0]!r} but names no summit before it: name it "
+                "('the June 2018 Singapore summit')"
+            )
+        checked_against_articles = (info.context or {}).get("source_texts") is not None
+        for sentence in unattributed_sentences(answer) if checked_against_articles else []:
+            raise ValueError(
+                f"sentence {shorten_for_message(sentence)!r} says nothing of whose claim it is: "
+                "attribute it ('..., Vox wrote', 'according to ...', 'the op-ed said')"
+            )
         return answer
 
 

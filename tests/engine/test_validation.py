@@ -451,3 +451,90 @@ def test_a_near_identical_phrasing_is_reported_at_its_line_naming_both(minimal_k
     assert other and second in lines[int(other.group(1)) - 1], hit
     assert copied in (first, second)
     assert "camps-denial" in message and "camps-how-many" in message
+
+
+# -- answers that stay true whichever phrasing routed to them (issue 20 item 1, issue 22) ------
+def with_opening(text: str) -> str:
+    """The minimal FAQ with `text` put before camps-denial's answer."""
+    return MINIMAL_FAQ.replace(
+        "      Amnesty International USA's Bencosme wrote in about February 2019",
+        f"      {text} Amnesty International USA's Bencosme wrote in about February 2019",
+    )
+
+
+@pytest.mark.parametrize(
+    ("opening", "word"),
+    [
+        ("Yes, as of 2019.", "Yes"),
+        ("No.", "No"),
+        ("Not all of them, according to Amnesty.", "Not"),
+        ("It does not, Amnesty said.", "It"),
+    ],
+)
+def test_an_answer_opening_with_yes_or_no_is_refused(
+    minimal_knowledge, opening: str, word: str
+) -> None:
+    """`did trump raise human rights with kim` got "Yes, argued an op-ed ...": an opening that
+    answers one phrasing reads as a false statement after another."""
+    problems = problems_of(minimal_knowledge(with_opening(opening)))
+    assert any(
+        "entry camps-denial:" in p and f"answer opens with {word!r}" in p for p in problems
+    ), problems
+
+
+def test_an_answer_that_names_its_subject_first_is_accepted(minimal_knowledge) -> None:
+    faq = with_opening("North Korea's denial of its camps is recorded by Amnesty, which wrote:")
+    assert kb.load(minimal_knowledge(faq))
+
+
+def test_the_same_summit_with_no_summit_named_before_it_is_refused(minimal_knowledge) -> None:
+    faq = MINIMAL_FAQ.replace(
+        "      After the February 2019 Hanoi summit, Amnesty International USA's Bencosme wrote",
+        "      Human Rights Watch wrote on 12 June 2018 of gulags; after the same summit,\n"
+        "      Amnesty International USA's Bencosme wrote",
+    )
+    problems = problems_of(minimal_knowledge(faq))
+    assert any(
+        "entry camps-how-many:" in p and "'the same summit' but names no summit" in p
+        for p in problems
+    ), problems
+    named = faq.replace("of gulags; after the same", "of the Singapore summit; after that")
+    assert kb.load(minimal_knowledge(named))
+
+
+def test_a_sentence_that_says_nobody_said_it_is_refused(minimal_knowledge) -> None:
+    """access-un-report-reaction ended on an author's judgement stated as plain fact."""
+    faq = MINIMAL_FAQ.replace(
+        "      government continues to deny that the camps exist.\n",
+        "      government continues to deny that the camps exist. The camps are the worst on"
+        " earth.\n",
+    )
+    problems = problems_of(minimal_knowledge(faq))
+    assert any(
+        "entry camps-denial:" in p and "'The camps are the worst on earth.' says nothing of whose"
+        in p
+        for p in problems
+    ), problems
+    attributed = faq.replace("worst on earth.", "worst on earth, the op-ed said.")
+    assert kb.load(minimal_knowledge(attributed))
+
+
+@pytest.mark.parametrize(
+    "main",
+    [
+        "camp inmate numbers",  # a keyword phrasing, no question
+        "how many people are held in the camps?",  # reads as a user's typing, not a title
+        "How many people are held in the political prison camps, and where are they, and who"
+        " counted them, and when?",  # longer than one line
+    ],
+)
+def test_the_main_question_must_read_on_its_own(minimal_knowledge, main: str) -> None:
+    """The first phrasing opens every answer as the question the bot understood."""
+    faq = MINIMAL_FAQ.replace(
+        "      - How many people are held in the political prison camps?\n",
+        f"      - {main}\n      - How many people are held in the political prison camps?\n",
+    )
+    problems = problems_of(minimal_knowledge(faq))
+    assert any(
+        "entry camps-how-many:" in p and "is shown above the answer" in p for p in problems
+    ), problems
