@@ -154,6 +154,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if settings.token is None:
+        if args.webhook or not sys.stdin.isatty():
+            # Under a platform or systemd, exit 0 would read as "done": the bot silently never
+            # ran. The console is for a person at a terminal.
+            raise Failure("configuration error: TELEGRAM_BOT_TOKEN is not set", EXIT_SETTINGS)
         print("TELEGRAM_BOT_TOKEN is not set: starting the local console chat.", file=sys.stderr)
         args.knowledge = settings.knowledge_dir
         return cmd_chat(args)

@@ -108,10 +108,17 @@ def test_chat_is_the_same_engine_in_a_terminal(tmp_path: Path) -> None:
     assert "Did you mean" in run.stdout and run.stdout.count("Sources:") >= 2
 
 
-def test_run_without_a_token_starts_the_console_chat(tmp_path: Path) -> None:
-    run = bot("run", stdin="who is olivia enos\n", env={"BOT_DATA_DIR": str(tmp_path)})
-    assert run.returncode == 0 and "Heritage" in run.stdout
-    assert "console" in run.stderr
+@pytest.mark.parametrize("args", [("run",), ("run", "--webhook")])
+def test_run_without_a_token_under_a_supervisor_fails_and_creates_nothing(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Under a Procfile platform or systemd stdin is no terminal: exit 0 with a console
+    welcome would read as "done" and the bot would silently never run."""
+    data = tmp_path / "data"
+    run = bot(*args, stdin="who is olivia enos\n", env={"BOT_DATA_DIR": str(data)})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr == "configuration error: TELEGRAM_BOT_TOKEN is not set\n"
+    assert run.stdout == "" and not data.exists()
 
 
 def test_a_malformed_setting_is_one_line_and_exit_2() -> None:

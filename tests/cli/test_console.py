@@ -31,10 +31,12 @@ def environment(data_dir: Path, **extra: str) -> dict[str, str]:
 class Console:
     """One console chat in a terminal of the given size."""
 
-    def __init__(self, data_dir: Path, *args: str, columns: int = 100, **env: str) -> None:
+    def __init__(
+        self, data_dir: Path, *args: str, columns: int = 100, command: str = "chat", **env: str
+    ) -> None:
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "bot", "chat", *args],
+            ["-m", "bot", command, *args],
             cwd=str(ROOT),
             env=environment(data_dir, **env),
             encoding="utf-8",
@@ -98,6 +100,12 @@ def test_the_bots_commands_are_commands_not_questions(console) -> None:
     asked = plain(chat.say("/ask how many people are in the prison camps?"))
     assert "120,000" in asked
     assert "There is no command /frobnicate" in plain(chat.say("/frobnicate"))
+
+
+def test_run_without_a_token_at_a_terminal_is_the_console_chat(console) -> None:
+    chat = console(command="run")
+    assert "console chat" in plain(chat.welcome)
+    assert "Heritage" in plain(chat.say("who is olivia enos"))
 
 
 def test_help_lists_the_commands_examples_and_how_to_leave(console) -> None:
