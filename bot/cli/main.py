@@ -380,8 +380,19 @@ def _quiet_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """argparse leaves a subcommand's unknown option to the top-level parser, which answers
+    `ask --jsn` with the program's usage; the command's own usage says what `ask` takes."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = parser._subparsers._group_actions[0].choices  # the one subparsers action
+        commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
     try:
         code = COMMANDS[args.func](args)
         sys.stdout.flush()  # inside the try: `| head` may have left already

@@ -117,9 +117,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         prog=prog,
         description=_paragraphs(DESCRIPTION),
         epilog=(
-            f"examples:\n  {prog}                                  # (bin/bot) the bot, or a chat"
+            f"examples:\n  {prog} run               # the bot (without a token: a chat)"
             f"\n  {prog} ask what is the kwanliso\n  {prog} validate\n"
-            f"  {prog} help ask                         # one command's options\n\n{EXIT_CODES}"
+            f"  {prog} help ask          # one command's options\n\n{EXIT_CODES}"
         ),
         formatter_class=_Formatter,
     )
@@ -159,8 +159,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     p = command(
         "run",
-        "the Telegram bot (the console chat when TELEGRAM_BOT_TOKEN is not set)",
-        "Settings come from the environment or .env (see .env.example).",
+        "the Telegram bot (at a terminal without TELEGRAM_BOT_TOKEN, the console chat)",
+        "Settings come from the environment or .env (see .env.example). Without "
+        "TELEGRAM_BOT_TOKEN, --webhook, or stdin that is not a terminal (a platform, systemd), "
+        "is a configuration error (exit 2).",
         _example("", "--webhook"),
     )
     p.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
@@ -175,7 +177,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "The words need no quotes. '-' reads one question a line from stdin and writes one "
         "JSON line each, in order.",
         _example(
-            "what is the kwanliso", "--json why can't sanctions be lifted", "--json - < q.txt"
+            "what is the kwanliso", '--json "why can\'t sanctions be lifted?"', "--json - < q.txt"
         ),
     )
     p.add_argument("question", nargs="+", help="the question, or '-' for one a line from stdin")

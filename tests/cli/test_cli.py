@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -310,6 +311,39 @@ def test_every_subcommand_explains_itself_with_defaults_and_an_example() -> None
             default = action.default
             if default not in (None, False, argparse.SUPPRESS) and action.dest != "help":
                 assert f"default: {default}" in " ".join(text.split()), f"{name} {action.dest}"
+
+
+def test_every_help_example_works_as_typed_in_a_shell() -> None:
+    """Each example is read as a shell reads it (an apostrophe opens a quote) and parsed as
+    the program parses it; redirections are the shell's, not ours."""
+    from bot.cli.parser import build_parser
+
+    parser = build_parser("nkbot")
+    commands = parser._subparsers._group_actions[0].choices
+    texts = [parser.format_help(), *(sub.format_help() for sub in commands.values())]
+    examples = [
+        line.split("#")[0].strip()
+        for text in texts
+        for line in text.split("\n")
+        if line.startswith("  nkbot")
+    ]
+    assert len(examples) >= 20
+    for example in examples:
+        words = shlex.split(example)[1:]  # ValueError on an unbalanced quote
+        words = words[: next((i for i, w in enumerate(words) if w in "<>"), len(words))]
+        try:
+            args = parser.parse_args(words)
+        except SystemExit:
+            pytest.fail(f"{example!r} is refused by the parser")
+        if args.func == "ask":
+            assert "'" not in " ".join(args.question).replace("can't", ""), example
+
+
+def test_a_mistyped_option_shows_its_commands_usage() -> None:
+    run = bot("ask", "--jsn", "what is the kwanliso")
+    assert run.returncode == 2
+    assert run.stderr.startswith("usage: python -m bot ask "), run.stderr
+    assert "unrecognized arguments: --jsn" in run.stderr
 
 
 def test_bench_defaults_to_the_sizes_that_finish_in_a_minute_and_shows_progress() -> None:
