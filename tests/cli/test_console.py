@@ -181,6 +181,20 @@ def test_text_is_wrapped_to_the_terminal_width(console, knowledge) -> None:
     assert "120,000" in words and all(w in words for w in entry.answer.split()[:40]), reply
 
 
+@pytest.mark.parametrize("columns", [50, 80])
+def test_no_line_is_wider_than_the_terminal(console, columns: int) -> None:
+    """A line as wide as the terminal or wider is broken by the terminal, mid-word. Only a
+    link or a path, which no break may split, can be wider."""
+    chat = console(columns=columns)
+    replies = [chat.welcome]
+    for line in ("/briefing", "/briefing xyz", "summit", "/topics", "11", "help", "/about"):
+        replies.append(chat.say(line))
+    for reply in replies:
+        for line in plain(reply).replace("\r\n", "\n").splitlines():
+            unbreakable = "://" in line or " " not in line.strip()
+            assert len(line) < columns or unbreakable, f"{len(line)}: {line}"
+
+
 def test_quotes_of_one_article_come_under_one_source_line(console, knowledge) -> None:
     entry = next(
         e
