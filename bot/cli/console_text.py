@@ -82,10 +82,10 @@ def _echo(text: str) -> str:
     return shorten(text, ECHO)
 
 
-def numbered(items: Sequence[str], style: Style) -> list[str]:
-    digits = len(str(len(items)))
+def numbered(items: Sequence[str], style: Style, start: int = 1) -> list[str]:
+    digits = len(str(start + len(items) - 1))
     lines = []
-    for n, item in enumerate(items, 1):
+    for n, item in enumerate(items, start):
         label = f"  {n:>{digits}}. "
         lines += style.wrap(item, " " * len(label), first=label)
     return lines
@@ -102,6 +102,23 @@ def answer(entry: Entry, knowledge: Knowledge, style: Style) -> str:
         lines.append(style.dim(pad + source.url))
         for quote in quotes:
             lines += style.wrap(f"\u201c{quote}\u201d", pad)
+    return "\n".join(lines)
+
+
+def following_on(previous: Entry, style: Style) -> str:
+    """Said before an answer found with the previous one's help, so the reader knows what
+    "that" was taken to mean (Telegram's wording)."""
+    return style.dim(style.fill(f"\u21aa Following on from \u201c{previous.questions[0]}\u201d"))
+
+
+def next_steps(offered: Sequence[Entry], topic: Topic | None, start: int, style: Style) -> str:
+    """The follow-up questions and "More on this topic", as Telegram's buttons offer them."""
+    items = [e.questions[0] for e in offered]
+    if topic is not None:
+        items.append(f"More on this topic: {topic.title}")
+    lines = [style.bold("Ask next")]
+    lines += numbered(items, style, start)
+    lines.append(style.dim(style.fill("Type a number to pick one.")))
     return "\n".join(lines)
 
 

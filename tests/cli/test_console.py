@@ -13,7 +13,7 @@ import pexpect
 import pytest
 from conftest import ROOT
 
-from bot.engine import render
+from bot.engine import followup, render
 
 PROMPT = "> "
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -158,11 +158,34 @@ def test_a_number_picks_a_did_you_mean_choice_and_an_unknown_one_says_so(console
     assert "Did you mean" in offered
     choices = re.findall(r"^\s+(\d+)\. (.+)$", offered, re.M)
     assert len(choices) >= 2
-    picked = plain(chat.say("2"))
-    assert "Sources:" in picked
     missing = plain(chat.say("9"))
     assert f"There is no choice 9: type a number from 1 to {len(choices)}." in missing
     assert "Sorry" not in missing
+    picked = plain(chat.say("2"))
+    assert "Sources:" in picked
+
+
+def test_follow_ups_as_in_telegram(console, knowledge, matcher) -> None:
+    """Numbered follow-up questions and "More on this topic" under an answer, and a short
+    question after it read with it, as Telegram offers them."""
+    chat = console()
+    first = plain(chat.say("forced labour"))
+    entry = matcher.match("forced labour").entry
+    assert entry is not None and " ".join(entry.answer.split()) in " ".join(first.split())
+    offered = dict(re.findall(r"^\s+(\d+)\. (.+)$", first, re.M))
+    expected = [e.questions[0] for e in followup.next_questions(matcher, entry)]
+    assert [offered[str(n)] for n in range(1, len(expected) + 1)] == expected, first
+    assert offered[str(len(expected) + 1)] == "More on this topic: Forced labour", first
+    again = plain(chat.say("when was that?"))
+    assert f"\u21aa Following on from \u201c{entry.questions[0]}\u201d" in again
+    assert "Sorry" not in again and entry.answer.split()[0] in again
+    followed = plain(chat.say("1"))
+    chosen = next(e for e in knowledge.entries.values() if e.questions[0] == offered["1"])
+    assert " ".join(chosen.answer.split()[:10]) in " ".join(followed.split())
+    topic = plain(chat.say(str(len(expected) + 1)))
+    assert topic.splitlines()[0] == "Forced labour" and "Type a number for the answer." in topic
+    chat.say("what's the weather in paris tomorrow?")  # the thread ends with a decline
+    assert "Following on" not in plain(chat.say("when was that?"))
 
 
 def test_korean_is_told_the_bot_answers_in_english(console) -> None:
