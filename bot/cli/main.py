@@ -224,7 +224,8 @@ def _nothing_recorded(args: argparse.Namespace) -> str:
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.engine import report
 
-    knowledge = _load(args.knowledge)
+    matcher = _matcher(args)
+    knowledge = matcher.knowledge
     store = _store(args, create=False)
     if store is None:
         print(_nothing_recorded(args), file=sys.stderr if args.format == "json" else sys.stdout)
@@ -232,7 +233,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(report.as_json(report.Report([], [], list(knowledge.entries))))
         return 0
     try:
-        data = report.build(knowledge, store)
+        data = report.build(knowledge, store, matcher)
     finally:
         store.close()
     text = report.as_json(data) if args.format == "json" else report.as_markdown(data)
@@ -243,16 +244,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_suggest(args: argparse.Namespace) -> int:
     from bot.engine import report
 
-    knowledge = _load(args.knowledge)
+    matcher = _matcher(args)
     store = _store(args, create=False)
     if store is None:
         print(_nothing_recorded(args))
         return 0
     try:
-        data = report.build(knowledge, store)
+        data = report.build(matcher.knowledge, store, matcher)
     finally:
         store.close()
-    print(report.phrasing_snippets(knowledge, data, args.min_count), end="")
+    print(report.phrasing_snippets(matcher, data, args.min_count), end="")
     return 0
 
 

@@ -365,3 +365,49 @@ def test_export_markdown_links_each_entry_to_the_bot_when_named(knowledge) -> No
     for entry_id in knowledge.entries:
         assert f"https://t.me/nkrights_bot?start={entry_id}" in linked
     assert linked.count("https://t.me/nkrights_bot?start=") == len(knowledge.entries)
+
+
+def seeded_misses(data_dir: Path) -> None:
+    from bot.storage.sqlite import SQLiteStore
+
+    store = SQLiteStore(data_dir / "bot.sqlite3")
+    for text, status, best, score in (
+        ("what did the pope say about north korea", "declined", "freedoms-people-affected", 41.0),
+        ("summit", "suggest", "summits-results", 79.0),
+        ("how old is kim jong un", "declined", "people-olivia-enos", 31.0),
+        ("kwanliso inmates total", "suggest", "camps-how-many", 70.0),
+    ):
+        for _ in range(3):
+            store.record_miss(text, status, best, score)
+    store.close()
+
+
+def test_suggest_proposes_only_what_would_be_answered_right_and_says_why_not(
+    tmp_path: Path,
+) -> None:
+    seeded_misses(tmp_path)
+    run = bot("suggest", "--data-dir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    proposed, _, left_out = run.stdout.partition("# Left out")
+    assert '- "kwanliso inmates total"  # asked 3x' in proposed
+    for question in ("pope", '"summit"', "how old is kim"):
+        assert question not in proposed, run.stdout
+        assert question in left_out, run.stdout
+    reasons = {line.split(": ", 1)[0].split("x ", 1)[1]: line for line in left_out.splitlines()[1:]}
+    assert "no FAQ text uses pope" in reasons['"what did the pope say about north korea"']
+    assert "did you mean" in reasons['"summit"']
+    assert "not covered" in reasons['"how old is kim jong un"']
+
+
+def test_report_says_how_many_more_and_no_best_candidate_for_what_is_not_covered(
+    tmp_path: Path, knowledge
+) -> None:
+    seeded_misses(tmp_path)
+    run = bot("report", "--data-dir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    never = run.stdout.split("## Entries never matched")[1]
+    assert f"- …and {len(knowledge.entries) - 50} more" in never
+    old = next(line for line in run.stdout.splitlines() if "how old is kim jong un" in line)
+    assert "declined as not covered: " in old and "candidate" not in old
+    pope = next(line for line in run.stdout.splitlines() if "pope" in line)
+    assert "best candidate: freedoms-people-affected (41)" in pope
