@@ -61,10 +61,13 @@ def group_misses(misses: list[Miss]) -> list[MissGroup]:
     return sorted(groups, key=lambda g: (-g.count, g.question))
 
 
-def build(knowledge: Knowledge, store: Store, matcher: Matcher | None = None) -> Report:
-    """With a matcher, each missed question is read again by today's FAQ: one it declines
-    by name as not covered shows that, not the entry that happened to score best (an
-    irrelevant "best candidate" would invite a maintainer to add it there)."""
+def build(
+    knowledge: Knowledge, store: Store, matcher: Matcher | None = None, reread: int | None = None
+) -> Report:
+    """With a matcher, each missed question (the `reread` most asked, or all) is read again
+    by today's FAQ: one it declines by name as not covered shows that, not the entry that
+    happened to score best (an irrelevant "best candidate" would invite a maintainer to add
+    it there)."""
     votes = store.vote_totals()
     disliked = [
         {"entry_id": entry_id, "down": down, "up": up}
@@ -75,7 +78,7 @@ def build(knowledge: Knowledge, store: Store, matcher: Matcher | None = None) ->
     never = [entry_id for entry_id in knowledge.entries if not asked.get(entry_id)]
     groups = group_misses(store.misses())
     if matcher is not None:
-        for group in groups:
+        for group in groups[:reread]:
             read = matcher.match(group.question)
             if read.reason == "not-covered":
                 group.not_covered = read.about
