@@ -85,7 +85,18 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
             return help
         if action.default is argparse.SUPPRESS or not action.option_strings and not action.nargs:
             return help
+        if isinstance(action.default, Path):
+            return f"{help} (default: {_shown(action.default)})"
         return f"{help} (default: %(default)s)"
+
+
+def _shown(path: Path) -> str:
+    """A path of the clone as help shows it: relative to the repository (the clone's own
+    folder is long and would be broken mid-word), kept as is when outside it."""
+    root = Path(__file__).resolve().parents[2]
+    if not path.is_relative_to(root):
+        return str(path)
+    return f"{path.relative_to(root)}{'/' if path.is_dir() else ''}"
 
 
 def _paragraphs(text: str) -> str:
@@ -104,7 +115,7 @@ def _common(parser: argparse.ArgumentParser, default_knowledge: Path) -> None:
         type=user_path,
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help=f"the knowledge directory (default: {default_knowledge})",
+        help=f"the knowledge directory (default: {_shown(default_knowledge)})",
     )
 
 

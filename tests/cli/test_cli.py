@@ -309,6 +309,8 @@ def test_every_subcommand_explains_itself_with_defaults_and_an_example() -> None
                 continue
             assert action.help, f"{name} {action.dest}: no help"
             default = action.default
+            if isinstance(default, Path):  # the clone's paths are shown relative to it
+                default = default.relative_to(ROOT)
             if default not in (None, False, argparse.SUPPRESS) and action.dest != "help":
                 assert f"default: {default}" in " ".join(text.split()), f"{name} {action.dest}"
 
@@ -337,6 +339,17 @@ def test_every_help_example_works_as_typed_in_a_shell() -> None:
             pytest.fail(f"{example!r} is refused by the parser")
         if args.func == "ask":
             assert "'" not in " ".join(args.question).replace("can't", ""), example
+
+
+def test_help_shows_the_clones_paths_relative_to_it() -> None:
+    """The clone's absolute path is long in some checkouts; argparse would break it mid-word."""
+    from bot.cli.parser import build_parser
+
+    parser = build_parser("nkbot")
+    commands = parser._subparsers._group_actions[0].choices
+    for text in (parser.format_help(), *(sub.format_help() for sub in commands.values())):
+        assert str(ROOT) not in " ".join(text.split()).replace("- ", "-"), text
+    assert "(default: knowledge/)" in parser.format_help()
 
 
 def test_a_mistyped_option_shows_its_commands_usage() -> None:
