@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from bot.cli import console_text as text
 from bot.engine import briefings
+from bot.engine.followup import FOLLOW_UP
 from bot.engine.matcher import Result, Status
 from bot.engine.models import Entry, Topic
 from bot.engine.service import FaqService
@@ -21,13 +22,15 @@ INTERRUPTED = 130  # Ctrl-C on an empty line, as shells report it
 
 @dataclass
 class Session:
-    """One console conversation: what a number typed next would pick, and the briefing
-    rotation (each fact once before any repeats, as in a Telegram chat)."""
+    """One console conversation: what a number typed next would pick, the last answer (what
+    a short follow-up such as "when was that?" is read with, as in a Telegram chat), and the
+    briefing rotation (each fact once before any repeats)."""
 
     service: FaqService
     menu: list[Topic | Entry] = field(default_factory=list)
     rotation: briefings.Rotation = field(default_factory=briefings.Rotation)
     recording: str | None = None
+    last: Entry | None = None
 
     def handle(self, line: str, style: text.Style) -> str | None:
         """The reply to one line; None to leave."""
@@ -88,17 +91,38 @@ class Session:
         if result is None:  # cannot happen without a reload; say so rather than crash
             self.menu = []
             return text.no_menu(style)
-        return self.show(result, style, keep_menu=True)
+        return self.show(result, style)  # its follow-ups become the menu, as under a button
 
     def ask(self, question: str, style: text.Style) -> str:
-        return self.show(self.service.ask(question), style)
+        previous = self.last
+        result = self.service.ask(question, after=previous.id if previous else None)
+        reply = self.show(result, style)
+        if result.reason == FOLLOW_UP and previous is not None:
+            return f"{text.following_on(previous, style)}\n\n{reply}"
+        return reply
 
     def show(self, result: Result, style: text.Style, *, keep_menu: bool = False) -> str:
         if result.status is Status.SUGGEST:
             self.menu = [c.entry for c in result.candidates]
         elif not keep_menu:
             self.menu = []
-        return text.result_text(result, self.service.knowledge, style)
+        reply = text.result_text(result, self.service.knowledge, style)
+        return reply + self.next_steps(result, style)
+
+    def next_steps(self, result: Result, style: text.Style) -> str:
+        """Under an answer, what Telegram's buttons offer: the follow-up questions and "More on
+        this topic", numbered after any choice already on the menu. A question the bot could
+        not answer ends the thread: a follow-up after it is read on its own."""
+        if result.status is Status.ANSWERED and result.entry:
+            self.last = result.entry
+            offered: list[Topic | Entry] = list(self.service.next_questions(result.entry))
+            topic = self.service.knowledge.topics.get(result.entry.topic)
+            start = len(self.menu) + 1
+            self.menu += [*offered, *([topic] if topic else [])]
+            return "\n\n" + text.next_steps(offered, topic, start, style)
+        if result.status in (Status.SUGGEST, Status.DECLINED):
+            self.last = None
+        return ""
 
 
 def _line_editing() -> object | None:

@@ -26,6 +26,7 @@ EXAMPLES = (
     "why can't sanctions just be lifted?",
     "what happened to otto warmbier?",
 )
+TITLE = "North Korea, human rights and the Trump–Kim summits: a sourced FAQ"
 QUIT_WORDS = frozenset({"quit", "exit", "bye", "q", "/quit", "/exit"})
 ECHO = 60  # characters of a user's words repeated back
 
@@ -46,11 +47,17 @@ class Style:
         width = shutil.get_terminal_size((80, 24)).columns - 1 if tty else 79
         return cls(color, max(20, width))
 
+    def _ansi(self, code: str, text: str) -> str:
+        """Each line set on its own: a line the terminal shows alone keeps its style."""
+        if not self.color:
+            return text
+        return "\n".join(f"\x1b[{code}m{line}\x1b[22m" if line else "" for line in text.split("\n"))
+
     def bold(self, text: str) -> str:
-        return f"\x1b[1m{text}\x1b[22m" if self.color and text else text
+        return self._ansi("1", text)
 
     def dim(self, text: str) -> str:
-        return f"\x1b[2m{text}\x1b[22m" if self.color and text else text
+        return self._ansi("2", text)
 
     def wrap(self, text: str, indent: str = "", first: str | None = None) -> list[str]:
         """Lines no wider than the terminal, broken between words only: URLs and hyphenated
@@ -75,10 +82,10 @@ def _echo(text: str) -> str:
     return shorten(text, ECHO)
 
 
-def numbered(items: Sequence[str], style: Style) -> list[str]:
-    digits = len(str(len(items)))
+def numbered(items: Sequence[str], style: Style, start: int = 1) -> list[str]:
+    digits = len(str(start + len(items) - 1))
     lines = []
-    for n, item in enumerate(items, 1):
+    for n, item in enumerate(items, start):
         label = f"  {n:>{digits}}. "
         lines += style.wrap(item, " " * len(label), first=label)
     return lines
@@ -98,10 +105,27 @@ def answer(entry: Entry, knowledge: Knowledge, style: Style) -> str:
     return "\n".join(lines)
 
 
+def following_on(previous: Entry, style: Style) -> str:
+    """Said before an answer found with the previous one's help, so the reader knows what
+    "that" was taken to mean (Telegram's wording)."""
+    return style.dim(style.fill(f"\u21aa Following on from \u201c{previous.questions[0]}\u201d"))
+
+
+def next_steps(offered: Sequence[Entry], topic: Topic | None, start: int, style: Style) -> str:
+    """The follow-up questions and "More on this topic", as Telegram's buttons offer them."""
+    items = [e.questions[0] for e in offered]
+    if topic is not None:
+        items.append(f"More on this topic: {topic.title}")
+    lines = [style.bold("Ask next")]
+    lines += numbered(items, style, start)
+    lines.append(style.dim(style.fill("Type a number to pick one.")))
+    return "\n".join(lines)
+
+
 def suggestions(result: Result, style: Style) -> str:
-    lines = [style.bold("I'm not sure which you mean. Did you mean:")]
+    lines = [style.bold(style.fill("I'm not sure which you mean. Did you mean:"))]
     lines += numbered([c.entry.questions[0] for c in result.candidates], style)
-    lines.append(style.dim("Type a number to pick one, or ask again in other words."))
+    lines.append(style.dim(style.fill("Type a number to pick one, or ask again in other words.")))
     return "\n".join(lines)
 
 
@@ -126,7 +150,7 @@ def result_text(result: Result, knowledge: Knowledge, style: Style) -> str:
 # -- commands -----------------------------------------------------------------------------------
 def welcome(style: Style, recording: str | None) -> str:
     lines = [
-        style.bold("North Korea, human rights and the Trump–Kim summits: a sourced FAQ"),
+        style.bold(style.fill(TITLE)),
         style.fill(
             "Ask a question in your own words, for example: "
             f"{EXAMPLES[0]} Type help for the commands, quit or Ctrl-D to leave."
@@ -179,14 +203,14 @@ def about(knowledge: Knowledge, style: Style) -> str:
 def topics_menu(topics: Sequence[Topic], style: Style) -> str:
     lines = [style.bold("Topics")]
     lines += numbered([t.title for t in topics], style)
-    lines.append(style.dim("Type a number to see the questions of a topic."))
+    lines.append(style.dim(style.fill("Type a number to see the questions of a topic.")))
     return "\n".join(lines)
 
 
 def topic_menu(topic: Topic, entries: Sequence[Entry], style: Style) -> str:
-    lines = [style.bold(topic.title), style.fill(topic.summary), ""]
+    lines = [style.bold(style.fill(topic.title)), style.fill(topic.summary), ""]
     lines += numbered([e.questions[0] for e in entries], style)
-    lines.append(style.dim("Type a number for the answer."))
+    lines.append(style.dim(style.fill("Type a number for the answer.")))
     return "\n".join(lines)
 
 
@@ -216,7 +240,8 @@ def briefing(chosen: Briefing, style: Style) -> str:
             lines.append(line)
         else:
             lines += style.wrap(body, lead, first=lead) if body else [""]
-    lines[0] = style.bold(lines[0])
+    title = lines.index("") if "" in lines else 1
+    lines[:title] = [style.bold(line) for line in lines[:title]]  # a wrapped title stays bold
     return "\n".join(lines)
 
 
@@ -224,5 +249,13 @@ def unknown_topic(query: str, match: TopicMatch, knowledge: Knowledge, style: St
     head, topics = unknown_topic_text(query, match, knowledge)
     lines = [style.fill(head)]
     pad = max(len(t.id) for t in topics)
-    lines += [f"  /briefing {t.id:<{pad}}  " + style.dim(t.title) for t in topics]
+    for t in topics:
+        label = f"  /briefing {t.id:<{pad}}  "
+        indent = " " * len(label) if style.width - len(label) >= 20 else "      "
+        if len(indent) < len(label):  # too narrow for a column of titles: each under its id
+            lines.append(label.rstrip())
+            lines += [style.dim(line) for line in style.wrap(t.title, indent)]
+            continue
+        first, *rest = style.wrap(t.title, indent, first=label)
+        lines += [label + style.dim(first[len(label) :]), *(style.dim(line) for line in rest)]
     return "\n".join(lines)

@@ -154,6 +154,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if settings.token is None:
+        if args.webhook or not sys.stdin.isatty():
+            # Under a platform or systemd, exit 0 would read as "done": the bot silently never
+            # ran. The console is for a person at a terminal.
+            raise Failure("configuration error: TELEGRAM_BOT_TOKEN is not set", EXIT_SETTINGS)
         print("TELEGRAM_BOT_TOKEN is not set: starting the local console chat.", file=sys.stderr)
         args.knowledge = settings.knowledge_dir
         return cmd_chat(args)
@@ -220,7 +224,8 @@ def _nothing_recorded(args: argparse.Namespace) -> str:
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.engine import report
 
-    knowledge = _load(args.knowledge)
+    matcher = _matcher(args)
+    knowledge = matcher.knowledge
     store = _store(args, create=False)
     if store is None:
         print(_nothing_recorded(args), file=sys.stderr if args.format == "json" else sys.stdout)
@@ -228,7 +233,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(report.as_json(report.Report([], [], list(knowledge.entries))))
         return 0
     try:
-        data = report.build(knowledge, store)
+        data = report.build(knowledge, store, matcher)
     finally:
         store.close()
     text = report.as_json(data) if args.format == "json" else report.as_markdown(data)
@@ -239,16 +244,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_suggest(args: argparse.Namespace) -> int:
     from bot.engine import report
 
-    knowledge = _load(args.knowledge)
+    matcher = _matcher(args)
     store = _store(args, create=False)
     if store is None:
         print(_nothing_recorded(args))
         return 0
     try:
-        data = report.build(knowledge, store)
+        data = report.build(matcher.knowledge, store, matcher)
     finally:
         store.close()
-    print(report.phrasing_snippets(knowledge, data, args.min_count), end="")
+    print(report.phrasing_snippets(matcher, data, args.min_count), end="")
     return 0
 
 
@@ -376,8 +381,19 @@ def _quiet_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """argparse leaves a subcommand's unknown option to the top-level parser, which answers
+    `ask --jsn` with the program's usage; the command's own usage says what `ask` takes."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = parser._subparsers._group_actions[0].choices  # the one subparsers action
+        commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
     try:
         code = COMMANDS[args.func](args)
         sys.stdout.flush()  # inside the try: `| head` may have left already

@@ -85,7 +85,18 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
             return help
         if action.default is argparse.SUPPRESS or not action.option_strings and not action.nargs:
             return help
+        if isinstance(action.default, Path):
+            return f"{help} (default: {_shown(action.default)})"
         return f"{help} (default: %(default)s)"
+
+
+def _shown(path: Path) -> str:
+    """A path of the clone as help shows it: relative to the repository (the clone's own
+    folder is long and would be broken mid-word), kept as is when outside it."""
+    root = Path(__file__).resolve().parents[2]
+    if not path.is_relative_to(root):
+        return str(path)
+    return f"{path.relative_to(root)}{'/' if path.is_dir() else ''}"
 
 
 def _paragraphs(text: str) -> str:
@@ -104,7 +115,7 @@ def _common(parser: argparse.ArgumentParser, default_knowledge: Path) -> None:
         type=user_path,
         metavar="DIR",
         default=argparse.SUPPRESS,
-        help=f"the knowledge directory (default: {default_knowledge})",
+        help=f"the knowledge directory (default: {_shown(default_knowledge)})",
     )
 
 
@@ -117,9 +128,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         prog=prog,
         description=_paragraphs(DESCRIPTION),
         epilog=(
-            f"examples:\n  {prog}                                  # (bin/bot) the bot, or a chat"
+            f"examples:\n  {prog} run               # the bot (without a token: a chat)"
             f"\n  {prog} ask what is the kwanliso\n  {prog} validate\n"
-            f"  {prog} help ask                         # one command's options\n\n{EXIT_CODES}"
+            f"  {prog} help ask          # one command's options\n\n{EXIT_CODES}"
         ),
         formatter_class=_Formatter,
     )
@@ -159,8 +170,10 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     p = command(
         "run",
-        "the Telegram bot (the console chat when TELEGRAM_BOT_TOKEN is not set)",
-        "Settings come from the environment or .env (see .env.example).",
+        "the Telegram bot (at a terminal without TELEGRAM_BOT_TOKEN, the console chat)",
+        "Settings come from the environment or .env (see .env.example). Without "
+        "TELEGRAM_BOT_TOKEN, --webhook, or stdin that is not a terminal (a platform, systemd), "
+        "is a configuration error (exit 2).",
         _example("", "--webhook"),
     )
     p.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
@@ -175,7 +188,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "The words need no quotes. '-' reads one question a line from stdin and writes one "
         "JSON line each, in order.",
         _example(
-            "what is the kwanliso", "--json why can't sanctions be lifted", "--json - < q.txt"
+            "what is the kwanliso", '--json "why can\'t sanctions be lifted?"', "--json - < q.txt"
         ),
     )
     p.add_argument("question", nargs="+", help="the question, or '-' for one a line from stdin")

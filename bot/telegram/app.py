@@ -94,6 +94,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("about", handlers.cmd_about))
     app.add_handler(CommandHandler("topics", handlers.cmd_topics))
     app.add_handler(CommandHandler("ask", handlers.cmd_ask))
+    app.add_handler(CommandHandler("whoami", handlers.cmd_whoami, filters=private))
     maintenance.register(app)
     subscriptions.register(app)
     app.add_handler(

@@ -271,6 +271,23 @@ async def cmd_about(update: Update, context: Context) -> None:
     await update.effective_message.reply_html(about_html(context))
 
 
+async def cmd_whoami(update: Update, context: Context) -> None:
+    """The sender's numeric user id, which nothing in Telegram's apps shows: what a deployer
+    puts in BOT_ADMIN_IDS to make someone a maintainer."""
+    user = update.effective_user
+    if user is None:
+        return
+    role = (
+        "You are one of this bot's maintainers."
+        if user.id in context.bot_data["settings"].bot_admin_ids
+        else "To make this account a maintainer (/reload, /report), add the id to BOT_ADMIN_IDS"
+        " (comma-separated) and restart the bot."
+    )
+    await update.effective_message.reply_html(
+        f"Your Telegram user id is <code>{user.id}</code>. {role}"
+    )
+
+
 async def cmd_topics(update: Update, context: Context) -> None:
     await update.effective_message.reply_html(
         "<b>Topics</b> — pick one:",

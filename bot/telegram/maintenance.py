@@ -126,5 +126,6 @@ async def cmd_report(update: Update, context: Context) -> None:
             "Only the bot's maintainers can see the report, in a private chat."
         )
         return
-    data = report.build(context.bot_data["service"].knowledge, context.bot_data["store"])
+    served = context.bot_data["service"]
+    data = report.build(served.knowledge, context.bot_data["store"], served.matcher, reread=10)
     await update.effective_message.reply_html(_pre(report.as_markdown(data, limit=10)))

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -108,10 +109,17 @@ def test_chat_is_the_same_engine_in_a_terminal(tmp_path: Path) -> None:
     assert "Did you mean" in run.stdout and run.stdout.count("Sources:") >= 2
 
 
-def test_run_without_a_token_starts_the_console_chat(tmp_path: Path) -> None:
-    run = bot("run", stdin="who is olivia enos\n", env={"BOT_DATA_DIR": str(tmp_path)})
-    assert run.returncode == 0 and "Heritage" in run.stdout
-    assert "console" in run.stderr
+@pytest.mark.parametrize("args", [("run",), ("run", "--webhook")])
+def test_run_without_a_token_under_a_supervisor_fails_and_creates_nothing(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Under a Procfile platform or systemd stdin is no terminal: exit 0 with a console
+    welcome would read as "done" and the bot would silently never run."""
+    data = tmp_path / "data"
+    run = bot(*args, stdin="who is olivia enos\n", env={"BOT_DATA_DIR": str(data)})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr == "configuration error: TELEGRAM_BOT_TOKEN is not set\n"
+    assert run.stdout == "" and not data.exists()
 
 
 def test_a_malformed_setting_is_one_line_and_exit_2() -> None:
@@ -301,8 +309,54 @@ def test_every_subcommand_explains_itself_with_defaults_and_an_example() -> None
                 continue
             assert action.help, f"{name} {action.dest}: no help"
             default = action.default
+            if isinstance(default, Path):  # the clone's paths are shown relative to it
+                default = default.relative_to(ROOT)
             if default not in (None, False, argparse.SUPPRESS) and action.dest != "help":
                 assert f"default: {default}" in " ".join(text.split()), f"{name} {action.dest}"
+
+
+def test_every_help_example_works_as_typed_in_a_shell() -> None:
+    """Each example is read as a shell reads it (an apostrophe opens a quote) and parsed as
+    the program parses it; redirections are the shell's, not ours."""
+    from bot.cli.parser import build_parser
+
+    parser = build_parser("nkbot")
+    commands = parser._subparsers._group_actions[0].choices
+    texts = [parser.format_help(), *(sub.format_help() for sub in commands.values())]
+    examples = [
+        line.split("#")[0].strip()
+        for text in texts
+        for line in text.split("\n")
+        if line.startswith("  nkbot")
+    ]
+    assert len(examples) >= 20
+    for example in examples:
+        words = shlex.split(example)[1:]  # ValueError on an unbalanced quote
+        words = words[: next((i for i, w in enumerate(words) if w in "<>"), len(words))]
+        try:
+            args = parser.parse_args(words)
+        except SystemExit:
+            pytest.fail(f"{example!r} is refused by the parser")
+        if args.func == "ask":
+            assert "'" not in " ".join(args.question).replace("can't", ""), example
+
+
+def test_help_shows_the_clones_paths_relative_to_it() -> None:
+    """The clone's absolute path is long in some checkouts; argparse would break it mid-word."""
+    from bot.cli.parser import build_parser
+
+    parser = build_parser("nkbot")
+    commands = parser._subparsers._group_actions[0].choices
+    for text in (parser.format_help(), *(sub.format_help() for sub in commands.values())):
+        assert str(ROOT) not in " ".join(text.split()).replace("- ", "-"), text
+    assert "(default: knowledge/)" in parser.format_help()
+
+
+def test_a_mistyped_option_shows_its_commands_usage() -> None:
+    run = bot("ask", "--jsn", "what is the kwanliso")
+    assert run.returncode == 2
+    assert run.stderr.startswith("usage: python -m bot ask "), run.stderr
+    assert "unrecognized arguments: --jsn" in run.stderr
 
 
 def test_bench_defaults_to_the_sizes_that_finish_in_a_minute_and_shows_progress() -> None:
@@ -324,3 +378,49 @@ def test_export_markdown_links_each_entry_to_the_bot_when_named(knowledge) -> No
     for entry_id in knowledge.entries:
         assert f"https://t.me/nkrights_bot?start={entry_id}" in linked
     assert linked.count("https://t.me/nkrights_bot?start=") == len(knowledge.entries)
+
+
+def seeded_misses(data_dir: Path) -> None:
+    from bot.storage.sqlite import SQLiteStore
+
+    store = SQLiteStore(data_dir / "bot.sqlite3")
+    for text, status, best, score in (
+        ("what did the pope say about north korea", "declined", "freedoms-people-affected", 41.0),
+        ("summit", "suggest", "summits-results", 79.0),
+        ("how old is kim jong un", "declined", "people-olivia-enos", 31.0),
+        ("kwanliso inmates total", "suggest", "camps-how-many", 70.0),
+    ):
+        for _ in range(3):
+            store.record_miss(text, status, best, score)
+    store.close()
+
+
+def test_suggest_proposes_only_what_would_be_answered_right_and_says_why_not(
+    tmp_path: Path,
+) -> None:
+    seeded_misses(tmp_path)
+    run = bot("suggest", "--data-dir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    proposed, _, left_out = run.stdout.partition("# Left out")
+    assert '- "kwanliso inmates total"  # asked 3x' in proposed
+    for question in ("pope", '"summit"', "how old is kim"):
+        assert question not in proposed, run.stdout
+        assert question in left_out, run.stdout
+    reasons = {line.split(": ", 1)[0].split("x ", 1)[1]: line for line in left_out.splitlines()[1:]}
+    assert "no FAQ text uses pope" in reasons['"what did the pope say about north korea"']
+    assert "did you mean" in reasons['"summit"']
+    assert "not covered" in reasons['"how old is kim jong un"']
+
+
+def test_report_says_how_many_more_and_no_best_candidate_for_what_is_not_covered(
+    tmp_path: Path, knowledge
+) -> None:
+    seeded_misses(tmp_path)
+    run = bot("report", "--data-dir", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    never = run.stdout.split("## Entries never matched")[1]
+    assert f"- …and {len(knowledge.entries) - 50} more" in never
+    old = next(line for line in run.stdout.splitlines() if "how old is kim jong un" in line)
+    assert "declined as not covered: " in old and "candidate" not in old
+    pope = next(line for line in run.stdout.splitlines() if "pope" in line)
+    assert "best candidate: freedoms-people-affected (41)" in pope

@@ -13,7 +13,7 @@ import pexpect
 import pytest
 from conftest import ROOT
 
-from bot.engine import render
+from bot.engine import followup, render
 
 PROMPT = "> "
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -31,10 +31,12 @@ def environment(data_dir: Path, **extra: str) -> dict[str, str]:
 class Console:
     """One console chat in a terminal of the given size."""
 
-    def __init__(self, data_dir: Path, *args: str, columns: int = 100, **env: str) -> None:
+    def __init__(
+        self, data_dir: Path, *args: str, columns: int = 100, command: str = "chat", **env: str
+    ) -> None:
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "bot", "chat", *args],
+            ["-m", "bot", command, *args],
             cwd=str(ROOT),
             env=environment(data_dir, **env),
             encoding="utf-8",
@@ -100,6 +102,12 @@ def test_the_bots_commands_are_commands_not_questions(console) -> None:
     assert "There is no command /frobnicate" in plain(chat.say("/frobnicate"))
 
 
+def test_run_without_a_token_at_a_terminal_is_the_console_chat(console) -> None:
+    chat = console(command="run")
+    assert "console chat" in plain(chat.welcome)
+    assert "Heritage" in plain(chat.say("who is olivia enos"))
+
+
 def test_help_lists_the_commands_examples_and_how_to_leave(console) -> None:
     text = plain(console().say("help"))
     for command in ("/topics", "/briefing", "/about", "quit", "Ctrl-D"):
@@ -150,11 +158,34 @@ def test_a_number_picks_a_did_you_mean_choice_and_an_unknown_one_says_so(console
     assert "Did you mean" in offered
     choices = re.findall(r"^\s+(\d+)\. (.+)$", offered, re.M)
     assert len(choices) >= 2
-    picked = plain(chat.say("2"))
-    assert "Sources:" in picked
     missing = plain(chat.say("9"))
     assert f"There is no choice 9: type a number from 1 to {len(choices)}." in missing
     assert "Sorry" not in missing
+    picked = plain(chat.say("2"))
+    assert "Sources:" in picked
+
+
+def test_follow_ups_as_in_telegram(console, knowledge, matcher) -> None:
+    """Numbered follow-up questions and "More on this topic" under an answer, and a short
+    question after it read with it, as Telegram offers them."""
+    chat = console()
+    first = plain(chat.say("forced labour"))
+    entry = matcher.match("forced labour").entry
+    assert entry is not None and " ".join(entry.answer.split()) in " ".join(first.split())
+    offered = dict(re.findall(r"^\s+(\d+)\. (.+)$", first, re.M))
+    expected = [e.questions[0] for e in followup.next_questions(matcher, entry)]
+    assert [offered[str(n)] for n in range(1, len(expected) + 1)] == expected, first
+    assert offered[str(len(expected) + 1)] == "More on this topic: Forced labour", first
+    again = plain(chat.say("when was that?"))
+    assert f"\u21aa Following on from \u201c{entry.questions[0]}\u201d" in again
+    assert "Sorry" not in again and entry.answer.split()[0] in again
+    followed = plain(chat.say("1"))
+    chosen = next(e for e in knowledge.entries.values() if e.questions[0] == offered["1"])
+    assert " ".join(chosen.answer.split()[:10]) in " ".join(followed.split())
+    topic = plain(chat.say(str(len(expected) + 1)))
+    assert topic.splitlines()[0] == "Forced labour" and "Type a number for the answer." in topic
+    chat.say("what's the weather in paris tomorrow?")  # the thread ends with a decline
+    assert "Following on" not in plain(chat.say("when was that?"))
 
 
 def test_korean_is_told_the_bot_answers_in_english(console) -> None:
@@ -171,6 +202,20 @@ def test_text_is_wrapped_to_the_terminal_width(console, knowledge) -> None:
     words = set(reply.split())
     entry = next(e for e in knowledge.entries.values() if "120,000" in e.answer)
     assert "120,000" in words and all(w in words for w in entry.answer.split()[:40]), reply
+
+
+@pytest.mark.parametrize("columns", [50, 80])
+def test_no_line_is_wider_than_the_terminal(console, columns: int) -> None:
+    """A line as wide as the terminal or wider is broken by the terminal, mid-word. Only a
+    link or a path, which no break may split, can be wider."""
+    chat = console(columns=columns)
+    replies = [chat.welcome]
+    for line in ("/briefing", "/briefing xyz", "summit", "/topics", "11", "help", "/about"):
+        replies.append(chat.say(line))
+    for reply in replies:
+        for line in plain(reply).replace("\r\n", "\n").splitlines():
+            unbreakable = "://" in line or " " not in line.strip()
+            assert len(line) < columns or unbreakable, f"{len(line)}: {line}"
 
 
 def test_quotes_of_one_article_come_under_one_source_line(console, knowledge) -> None:

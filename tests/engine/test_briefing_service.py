@@ -134,6 +134,38 @@ def test_a_quote_inside_a_longer_one_or_an_attribution_is_no_fact(minimal_knowle
     ]
 
 
+def test_a_briefing_on_a_person_holds_only_facts_that_name_them(knowledge: kb.Knowledge) -> None:
+    """The Warmbier entries cite the scene around him too (Ji Sung-ho at the State of the
+    Union, Trump's softened posture): read alone under "Otto Warmbier" those would be facts
+    about someone else."""
+    facts = b.topic_facts(knowledge)["warmbier"]
+    assert len(facts) >= b.MIN_FACTS
+    assert all("Warmbier" in f.quote for f in facts), [f.quote for f in facts]
+    briefing = b.pick(knowledge, b.Rotation(), "warmbier").briefing
+    assert not any("Ji Sung-ho" in f.quote or "softened" in f.quote for f in briefing.facts)
+
+
+def test_a_briefing_on_an_issue_keeps_every_quote_of_its_entries(minimal_knowledge) -> None:
+    faq = """\
+        topic: {id: people, title: Bencosme, summary: Who wrote in TIME.}
+        entries:
+          - id: people-bencosme
+            questions:
+              - Who is Bencosme?
+            answer: Bencosme wrote in TIME that up to 120,000 people are held.
+            citations:
+              - source: time
+                quote: "Bencosme is advocacy manager for Asia Pacific at Amnesty International USA"
+              - source: time
+                quote: >-
+                  Up to 120,000 people remain in detention in four known political prison camps
+        """
+    named = b.topic_facts(kb.load(minimal_knowledge(faq)))["people"]
+    assert [f.quote[:8] for f in named] == ["Bencosme"]
+    issue = faq.replace("title: Bencosme", "title: Who wrote for TIME")
+    assert len(b.topic_facts(kb.load(minimal_knowledge(issue)))["people"]) == 2
+
+
 # -- rotation -------------------------------------------------------------------------------------
 def test_rotation_shows_every_fact_once_before_any_repeats(knowledge: kb.Knowledge) -> None:
     everything = {f.id for pool in b.topic_facts(knowledge).values() for f in pool}
@@ -146,7 +178,10 @@ def test_rotation_shows_every_fact_once_before_any_repeats(knowledge: kb.Knowled
         rotation = chosen.rotation
     first_repeat = next(i for i, fact in enumerate(shown) if fact in shown[:i])
     assert first_repeat == len(everything)
-    assert topics[: len(knowledge.topics)] == list(knowledge.topics)  # topics take turns
+    homes = b.home_facts(b.topic_facts(knowledge))
+    full = [t for t in knowledge.topics if len(homes.get(t, [])) >= b.MIN_FACTS]
+    assert topics[: len(full)] == full  # topics with a briefing's worth take turns first
+    assert set(topics) == set(homes)  # and every topic comes round
 
 
 def test_a_topic_rotation_uses_up_the_topic_then_starts_again(knowledge: kb.Knowledge) -> None:

@@ -49,16 +49,39 @@ def fact_id(source_id: str, quote: str) -> str:
     return f"{source_id}:{digest}"
 
 
+def subject(knowledge: Knowledge, topic_id: str) -> frozenset[str]:
+    """The words a quote must use to be a fact of a topic about one person or thing: its
+    title when the title is a name (every word capitalised) that each of its entries asks
+    about ("Otto Warmbier"). Empty for a topic about an issue ("Political prison camps").
+
+    An answer cites the scene around its subject too (Ji Sung-ho's moment at the State of the
+    Union, before the ovation for Warmbier's parents); read alone in a briefing on Warmbier,
+    such a quote would be a fact about someone else."""
+    title = knowledge.topics[topic_id].title
+    if not all(word[:1].isupper() for word in title.split()):
+        return frozenset()
+    tokens = knowledge.normalizer.tokens
+    words = frozenset(tokens(title))
+    entries = knowledge.topic_entries(topic_id)
+    if not words or not all(words & set(tokens(e.questions[0])) for e in entries):
+        return frozenset()
+    return words
+
+
 def topic_facts(knowledge: Knowledge) -> dict[str, list[Fact]]:
     """Topic id -> its facts in FAQ order; a quote contained in a longer one from the same
-    source in the same topic is left out, so a briefing never says the same thing twice."""
+    source in the same topic is left out, so a briefing never says the same thing twice, and
+    a topic about one person or thing holds only the quotes that name it (`subject`)."""
     result: dict[str, list[Fact]] = {}
+    tokens = knowledge.normalizer.tokens
     for topic_id in knowledge.topics:
+        named = subject(knowledge, topic_id)
         cited = [
             (entry.id, c.source, c.quote)
             for entry in knowledge.topic_entries(topic_id)
             for c in entry.citations
             if c.source in knowledge.sources and not c.attribution
+            if not named or named & set(tokens(c.quote))
         ]
         folded = [(source, fold(quote).casefold()) for _, source, quote in cited]
         facts: dict[str, Fact] = {}
