@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from rapidfuzz import fuzz
 
-from bot.engine import yamlfile
+from bot.engine import startcache, yamlfile
 from bot.engine.models import (
     Entry,
     FaqFile,
@@ -26,7 +26,14 @@ from bot.engine.models import (
     Topic,
     present_tense_titles,
 )
-from bot.engine.normalize import Normalizer
+from bot.engine.normalize import (
+    BASE_STOPWORDS,
+    Normalizer,
+    english_words,
+    remember_stems,
+    stems,
+    words,
+)
 from bot.text import fold
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "knowledge"
@@ -181,12 +188,29 @@ def _load_sources(root: Path, problems: list[Problem]) -> tuple[dict[str, Source
     return sources, texts
 
 
-def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
-    """Everything or nothing: a Knowledge, or KnowledgeError listing every problem."""
+def load(root: Path | str = DEFAULT_DIR, *, cache: bool = True) -> Knowledge:
+    """Everything or nothing: a Knowledge, or KnowledgeError listing every problem.
+
+    A folder whose files and code are unchanged since a load that passed starts from the
+    start-up cache (bot.engine.startcache); only a load that passed is cached, and only when
+    the files did not change while it ran, so nothing refused is ever accepted from it."""
     root = Path(root)
-    problems: list[Problem] = []
     if not root.is_dir():
         raise KnowledgeError([Problem(root, 1, "no such knowledge directory")])
+    content = startcache.content_version(root) if cache else None
+    if content is not None:
+        cached = startcache.read(root, content)
+        knowledge = _restore(root, cached) if cached is not None else None
+        if knowledge is not None:
+            return knowledge
+    knowledge = _build(root)
+    if content is not None and startcache.content_version(root) == content:
+        startcache.write(root, content, _dump(knowledge))
+    return knowledge
+
+
+def _build(root: Path) -> Knowledge:
+    problems: list[Problem] = []
     sources, texts = _load_sources(root, problems)
 
     synonyms = Synonyms()
@@ -262,6 +286,7 @@ def load(root: Path | str = DEFAULT_DIR) -> Knowledge:
                 for title in present_tense_titles(entry.answer)
             ]
 
+    normalizer.remember(_texts(topics, entries))  # each is normalised by the checks and the index
     for entry in entries.values():
         path, line = places[entry.id]
         for rel in entry.related:
@@ -310,6 +335,7 @@ def _load_outside(
     listed = _validate(NotCoveredFile, doc, problems) if doc else None
     if listed is None:
         return {}
+    normalizer.remember(q for topic in listed.not_covered for q in topic.questions)
     asked = {
         frozenset(normalizer.tokens(q)): entry.id
         for entry in entries.values()
@@ -384,3 +410,75 @@ def _ambiguities(
                     )
                 )
     return problems
+
+
+def _texts(topics: dict[str, Topic], entries: dict[str, Entry]) -> list[str]:
+    """The FAQ texts the matcher normalises: topic titles, phrasings, keywords, answers."""
+    texts = [t.title for t in topics.values()]
+    for entry in entries.values():
+        texts += [*entry.questions, *entry.keywords, entry.answer]
+    return texts
+
+
+def _dump(knowledge: Knowledge) -> dict[str, Any]:
+    """What the start-up cache keeps of a load that passed (JSON-ready)."""
+    root = knowledge.root
+
+    def where(path: Path) -> str:
+        return path.relative_to(root).as_posix()
+
+    normalizer = knowledge.normalizer
+    outside_words = {w for t in knowledge.outside.values() for q in t.questions for w in words(q)}
+    synonyms = knowledge.synonyms
+    texts = [
+        *_texts(knowledge.topics, knowledge.entries),
+        *(w for canonical, listed in synonyms.synonyms.items() for w in (canonical, *listed)),
+        *BASE_STOPWORDS,
+        *synonyms.stopwords,
+    ]
+    vocabulary = {w for t in texts for w in words(t)} | outside_words
+    return {
+        "sources": [s.model_dump(mode="json") for s in knowledge.sources.values()],
+        "topics": [t.model_dump(mode="json") for t in knowledge.topics.values()],
+        "entries": [e.model_dump(mode="json") for e in knowledge.entries.values()],
+        "synonyms": knowledge.synonyms.model_dump(mode="json"),
+        "places": {i: [where(path), line] for i, (path, line) in knowledge.places.items()},
+        "reviews": [[where(p.file), p.line, p.message, p.entry] for p in knowledge.reviews],
+        "outside": [t.model_dump(mode="json") for t in knowledge.outside.values()],
+        "variants": normalizer.variants,
+        "stopwords": sorted(normalizer.stopwords),
+        "normalised": normalizer.memo,
+        # Whether each word of the not-covered questions is English: the matcher asks at
+        # start, and the answer would otherwise cost reading the whole word list.
+        "english": english_words().answers(sorted(outside_words)),
+        # Every word the matcher stems at start (the FAQ's words, synonyms, stopwords).
+        "stems": stems(sorted(vocabulary)),
+    }
+
+
+def _restore(root: Path, data: dict[str, Any]) -> Knowledge | None:
+    """The Knowledge a cached load produced; None when the payload does not fit the models
+    (it is validated again: the cache is trusted to be ours, not to be well-formed)."""
+    try:
+        sources = {s.id: s for s in map(Source.model_validate, data["sources"])}
+        topics = {t.id: t for t in map(Topic.model_validate, data["topics"])}
+        entries = {e.id: e for e in map(Entry.model_validate, data["entries"])}
+        outside = {t.id: t for t in map(OutsideTopic.model_validate, data["outside"])}
+        synonyms = Synonyms.model_validate(data["synonyms"])
+        places = {i: (root / path, int(line)) for i, (path, line) in data["places"].items()}
+        reviews = tuple(
+            Problem(root / path, int(line), str(message), entry)
+            for path, line, message, entry in data["reviews"]
+        )
+        variants = {str(k): str(v) for k, v in data["variants"].items()}
+        normalizer = Normalizer.from_parts(variants, frozenset(map(str, data["stopwords"])))
+        normalizer.memo.update((str(k), str(v)) for k, v in data["normalised"].items())
+        english = {str(k): bool(v) for k, v in data["english"].items()}
+        known_stems = {str(k): str(v) for k, v in data["stems"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError):  # ValidationError is a ValueError
+        return None
+    if set(places) != set(entries):
+        return None
+    english_words().answer_in_advance(english)
+    remember_stems(known_stems)
+    return Knowledge(root, sources, topics, entries, synonyms, normalizer, places, reviews, outside)
