@@ -44,7 +44,7 @@ MAX_FAQ_BYTES = 1024 * 1024  # six times today's FAQ; validating it takes a few 
 @dataclass(frozen=True)
 class Problem:
     file: Path
-    line: int
+    line: int | None  # None: about a folder, or a file that could not be read
     message: str
     entry: str | None = None
     # A check across files (related entries, near-identical phrasings): listed after the
@@ -52,7 +52,7 @@ class Problem:
     cross: bool = False
 
     def __str__(self) -> str:
-        where = f"{_display(self.file)}:{self.line}"
+        where = _display(self.file) if self.line is None else f"{_display(self.file)}:{self.line}"
         return (
             f"{where}: entry {self.entry}: {self.message}"
             if self.entry
@@ -65,7 +65,7 @@ class KnowledgeError(Exception):
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s) in the knowledge base")
-        self.problems = sorted(problems, key=lambda p: (p.cross, str(p.file), p.line))
+        self.problems = sorted(problems, key=lambda p: (p.cross, str(p.file), p.line or 0))
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def _read(path: Path, problems: list[Problem]) -> yamlfile.YamlDoc | None:
     except yamlfile.YamlSyntaxError as exc:
         problems.append(Problem(path, exc.line, exc.message))
     except OSError as exc:
-        problems.append(Problem(path, 1, f"cannot read: {exc.strerror}"))
+        problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
     return None
 
 
@@ -196,7 +196,7 @@ def load(root: Path | str = DEFAULT_DIR, *, cache: bool = True) -> Knowledge:
     the files did not change while it ran, so nothing refused is ever accepted from it."""
     root = Path(root)
     if not root.is_dir():
-        raise KnowledgeError([Problem(root, 1, "no such knowledge directory")])
+        raise KnowledgeError([Problem(root, None, "no such knowledge directory")])
     content = startcache.content_version(root) if cache else None
     if content is not None:
         cached = startcache.read(root, content)
@@ -227,27 +227,63 @@ def _build(root: Path) -> Knowledge:
     unloaded: set[str] = set()  # ids of entries in files that failed: they exist, unchecked
     faq_files = sorted((root / "faq").glob("*.yaml"))
     if not faq_files:
-        problems.append(Problem(root / "faq", 1, "no FAQ files (*.yaml)"))
+        problems.append(Problem(root / "faq", None, "no FAQ files (*.yaml)"))
     sizes = [_size(path) for path in faq_files]  # a file over the limit is refused on its own
     total = sum(size for size in sizes if size <= yamlfile.MAX_BYTES)
     if total > MAX_FAQ_BYTES:  # checking near-identical phrasings grows with the square
         problems.append(
             Problem(
                 root / "faq",
-                1,
+                None,
                 f"the FAQ files total {total // 1024} KB;"
                 f" at most {MAX_FAQ_BYTES // 1024} KB are loaded",
             )
         )
         raise KnowledgeError(problems)
+    # Related entries named by entries that failed validation: checked like the others, so
+    # that one run reports every problem an entry has (validate used to need several passes).
+    unchecked: list[tuple[Path, int, str, list[str]]] = []
+
+    def register(path: Path, doc: yamlfile.YamlDoc, i: int, entry: Entry) -> None:
+        line = doc.line_of(("entries", i))
+        if entry.id in entries:
+            first = places[entry.id]
+            problems.append(
+                Problem(
+                    path, line, f"duplicate id (first at {_display(first[0])}:{first[1]})", entry.id
+                )
+            )
+            return
+        entries[entry.id] = entry
+        places[entry.id] = (path, line)
+        for j in range(len(entry.questions)):
+            phrasings[entry.id, j] = doc.line_of(("entries", i, "questions", j))
+        reviews.extend(
+            Problem(
+                path,
+                doc.line_of(("entries", i, "answer")),
+                f"review: job title in the present tense: {title!r}; the articles date "
+                "from 2018-19, so say 'then' or use the past tense",
+                entry.id,
+            )
+            for title in present_tense_titles(entry.answer)
+        )
+
+    context = {"source_texts": texts, "sources": sources}
     for path in faq_files:
         doc = _read(path, problems)
         if doc is None:
             unloaded |= _ids_in_text(path)
             continue
-        faq = _validate(FaqFile, doc, problems, context={"source_texts": texts, "sources": sources})
+        faq = _validate(FaqFile, doc, problems, context=context)
         if faq is None:
             unloaded |= _ids_in_data(doc.data)
+            for i, raw, entry in _salvage(doc, context):
+                if entry is not None:
+                    register(path, doc, i, entry)
+                elif isinstance(raw.get("related"), list):
+                    related = [r for r in raw["related"] if isinstance(r, str)]
+                    unchecked.append((path, doc.line_of(("entries", i)), str(raw["id"]), related))
             continue
         if faq.topic.id in topics:
             problems.append(
@@ -259,41 +295,16 @@ def _build(root: Path) -> Knowledge:
             )
         topics[faq.topic.id] = faq.topic
         for i, entry in enumerate(faq.entries):
-            line = doc.line_of(("entries", i))
-            if entry.id in entries:
-                first = places[entry.id]
-                problems.append(
-                    Problem(
-                        path,
-                        line,
-                        f"duplicate id (first at {_display(first[0])}:{first[1]})",
-                        entry.id,
-                    )
-                )
-                continue
-            entries[entry.id] = entry
-            places[entry.id] = (path, line)
-            for j in range(len(entry.questions)):
-                phrasings[entry.id, j] = doc.line_of(("entries", i, "questions", j))
-            reviews += [
-                Problem(
-                    path,
-                    doc.line_of(("entries", i, "answer")),
-                    f"review: job title in the present tense: {title!r}; the articles date "
-                    "from 2018-19, so say 'then' or use the past tense",
-                    entry.id,
-                )
-                for title in present_tense_titles(entry.answer)
-            ]
+            register(path, doc, i, entry)
 
     normalizer.remember(_texts(topics, entries))  # each is normalised by the checks and the index
-    for entry in entries.values():
-        path, line = places[entry.id]
-        for rel in entry.related:
+    related = [(*places[e.id], e.id, e.related) for e in entries.values()]
+    for path, line, entry_id, names in related + unchecked:
+        for rel in names:
             if rel not in entries and rel not in unloaded:
                 problems.append(
                     Problem(
-                        path, line, f"related entry {rel!r} does not exist", entry.id, cross=True
+                        path, line, f"related entry {rel!r} does not exist", entry_id, cross=True
                     )
                 )
     problems += _ambiguities(entries, places, phrasings, normalizer)
@@ -314,6 +325,30 @@ def _ids_in_text(path: Path) -> set[str]:
         return set(_ENTRY_ID.findall(path.read_text(encoding="utf-8", errors="replace")))
     except OSError:
         return set()
+
+
+def _salvage(
+    doc: yamlfile.YamlDoc, context: dict[str, Any]
+) -> list[tuple[int, dict[str, Any], Entry | None]]:
+    """The entries of a file that failed validation, each validated on its own: (position,
+    the raw mapping, the Entry or None). A valid one takes part in the checks across entries;
+    their problems are already reported, so they are not reported again."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    topic = data.get("topic")
+    topic_id = topic.get("id") if isinstance(topic, dict) else None
+    entries = data.get("entries")
+    found = []
+    for i, raw in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(raw, dict) or "id" not in raw:
+            continue
+        try:
+            entry = Entry.model_validate(
+                {**raw, "topic": topic_id} if isinstance(topic_id, str) else raw, context=context
+            )
+        except ValidationError:
+            entry = None
+        found.append((i, raw, entry))
+    return found
 
 
 def _ids_in_data(data: object) -> set[str]:
