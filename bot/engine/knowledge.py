@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -198,7 +199,7 @@ def load(root: Path | str = DEFAULT_DIR, *, cache: bool = True) -> Knowledge:
     if not root.is_dir():
         raise KnowledgeError([Problem(root, None, "no such knowledge directory")])
     content = startcache.content_version(root) if cache else None
-    if content is not None:
+    if content is not None:  # None: turned off, or files too large to be a FAQ
         cached = startcache.read(root, content)
         knowledge = _restore(root, cached) if cached is not None else None
         if knowledge is not None:
@@ -320,8 +321,12 @@ _ENTRY_ID = re.compile(r"""^\s*-\s+id:\s*["']?([\w-]+)""", re.MULTILINE)
 
 
 def _ids_in_text(path: Path) -> set[str]:
-    """The entry ids a file that is not valid YAML seems to define (`- id: x` lines)."""
+    """The entry ids a file that is not valid YAML seems to define (`- id: x` lines); none
+    for a file refused by its size or as no regular file, which is never read."""
     try:
+        stat = path.stat()
+        if not S_ISREG(stat.st_mode) or stat.st_size > yamlfile.MAX_BYTES:
+            return set()
         return set(_ENTRY_ID.findall(path.read_text(encoding="utf-8", errors="replace")))
     except OSError:
         return set()

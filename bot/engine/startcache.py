@@ -23,11 +23,13 @@ import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 FORMAT = "nk-rights-bot start-up cache 1"
 ENV = "NKBOT_CACHE_DIR"
 MAX_BYTES = 32 * 1024 * 1024  # today's is under 1 MB; a bigger file is not ours
+MAX_CONTENT = 8 * 1024 * 1024  # knowledge/ is 0.4 MB; the loader refuses FAQ files over 1 MB
 _ENGINE = Path(__file__).resolve().parent
 # The code whose output is cached: a change to any of these is a new version.
 _CODE = [
@@ -76,15 +78,26 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def content_version(root: Path) -> str:
-    """Every file under `root`, by relative path and bytes, hashed. A file that vanishes
-    while listed (an editor's temporary file) is left out."""
+def content_version(root: Path) -> str | None:
+    """Every regular file under `root`, by relative path and bytes, hashed; None (no cache)
+    when they add up to more than any FAQ could, so that an oversize or hostile file is refused
+    by the loader's size checks before anything reads it whole. A file that vanishes while
+    listed (an editor's temporary file) is left out."""
     digest = hashlib.sha256()
+    total = 0
     for path in sorted(root.rglob("*")):
         try:
+            stat = path.stat()
+            if not S_ISREG(stat.st_mode):  # folders; a FIFO or a device is never read
+                continue
+            total += stat.st_size
+            if total > MAX_CONTENT:
+                return None
             data = path.read_bytes()
-        except (IsADirectoryError, FileNotFoundError):
+        except FileNotFoundError:
             continue
+        except OSError:  # unreadable: the loader says so, the cache keeps out of it
+            return None
         name = path.relative_to(root).as_posix().encode()
         digest.update(b"%d:%s:%d:" % (len(name), name, len(data)))
         digest.update(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import yaml
@@ -221,7 +222,10 @@ def _place(
 
 def load(path: Path) -> YamlDoc:
     """Parse one file safely; a syntax error carries its line."""
-    size = path.stat().st_size
+    stat = path.stat()
+    if not S_ISREG(stat.st_mode):  # reading a named pipe would wait for a writer forever
+        raise YamlSyntaxError(1, "not a regular file")
+    size = stat.st_size
     if size > MAX_BYTES:
         limit = MAX_BYTES // 1024
         raise YamlSyntaxError(

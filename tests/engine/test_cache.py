@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,27 @@ def test_a_plain_question_does_not_read_the_english_word_list(cache_dir: Path) -
     ]
     assert runs[1].returncode == 0, runs[1].stderr
     assert runs[1].stdout.split() == ["False", "True"]
+
+
+def test_a_fifo_or_a_huge_file_in_the_folder_is_never_read_for_the_cache(
+    knowledge_copy: Path, cache_dir: Path
+) -> None:
+    """Hashing the folder must not block on a named pipe nor read a huge file whole: the
+    loader ignores the first and refuses the second by its size alone."""
+    os.mkfifo(knowledge_copy / "notes.fifo")
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "validate", str(knowledge_copy)],
+        cwd=ROOT,
+        env={**os.environ, startcache.ENV: str(cache_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    with open(knowledge_copy / "faq" / "huge.yaml", "wb") as f:
+        f.truncate(64 * 1024**3)  # 64 GB, sparse: reading it whole would never end
+    started = time.monotonic()
+    with pytest.raises(kb.KnowledgeError) as caught:
+        kb.load(knowledge_copy)
+    assert time.monotonic() - started < 10
+    assert any("huge.yaml" in str(p) and "KB" in str(p) for p in caught.value.problems)
