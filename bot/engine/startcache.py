@@ -31,15 +31,12 @@ ENV = "NKBOT_CACHE_DIR"
 MAX_BYTES = 32 * 1024 * 1024  # today's is under 1 MB; a bigger file is not ours
 MAX_CONTENT = 8 * 1024 * 1024  # knowledge/ is 0.4 MB; the loader refuses FAQ files over 1 MB
 _ENGINE = Path(__file__).resolve().parent
-# The code whose output is cached: a change to any of these is a new version.
-_CODE = [
-    _ENGINE / "startcache.py",
-    _ENGINE / "knowledge.py",
-    _ENGINE / "models.py",
-    _ENGINE / "normalize.py",
-    _ENGINE / "yamlfile.py",
-    _ENGINE.parent / "text.py",
-]
+
+
+def _code() -> list[Path]:
+    """The code whose output is cached: all of the engine (a check added in a new module
+    counts too) and bot/text.py. Any change to them is a new version."""
+    return [*sorted(_ENGINE.rglob("*.py")), _ENGINE.parent / "text.py"]
 
 
 def folder() -> Path | None:
@@ -55,7 +52,7 @@ def folder() -> Path | None:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """The modules' bytes, Python's version and the libraries' versions, hashed."""
+    """The engine's bytes, Python's version and the libraries' versions, hashed."""
     import pydantic
     import rapidfuzz
     import snowballstemmer
@@ -63,8 +60,9 @@ def code_version() -> str:
     from bot.engine.normalize import word_list_version
 
     digest = hashlib.sha256(FORMAT.encode())
-    for path in _CODE:
-        digest.update(path.read_bytes())
+    for path in _code():
+        name = path.relative_to(_ENGINE.parent).as_posix().encode()
+        digest.update(b"%s:%d:" % (name, path.stat().st_size) + path.read_bytes())
     stemmer = Path(snowballstemmer.__file__).parent / "english_stemmer.py"
     stat = stemmer.stat()
     parts = [
