@@ -202,7 +202,11 @@ def _child_loc(stack: list[_Frame], event: yaml.Event, lines: dict[Loc, int]) ->
 
 
 def _place(
-    stack: list[_Frame], value: Any, event: yaml.Event, lines: dict[Loc, int], closing=False
+    stack: list[_Frame],
+    value: Any,
+    event: yaml.Event,
+    lines: dict[Loc, int],
+    closing: bool = False,
 ) -> None:
     """Put a finished value into its parent (a list item, or the value of the pending key)."""
     if not stack:
