@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -18,11 +19,17 @@ from botapi import FakeBotAPI
 from pgserver import PostgresServer
 
 from bot.engine import knowledge as kb
+from bot.engine import startcache
 from bot.engine.matcher import Matcher
 from bot.storage import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
+
+# One start-up cache for this run and every process it starts, never the user's own: the
+# first process to load a FAQ caches it for the hundreds that follow.
+_CACHE = tempfile.TemporaryDirectory(prefix="nkbot-test-cache-")
+os.environ[startcache.ENV] = _CACHE.name
 
 
 @pytest.fixture(scope="session")

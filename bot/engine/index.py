@@ -14,7 +14,7 @@ signals, each 0-100 before its share (see Weights):
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,8 +80,9 @@ class Index:
                 for token in normalizer.tokens(text):
                     bag[token] = max(bag.get(token, 0.0), weight)
             phrasings = [set(normalizer.tokens(text)) for text in item.phrasings]
-            for token in set().union(*phrasings):
-                share = sum(token in p for p in phrasings) / len(phrasings)
+            in_phrasings = Counter(token for p in phrasings for token in p)  # one pass, not one
+            for token in set().union(*phrasings):  # per word (the same order as always)
+                share = in_phrasings[token] / len(phrasings)
                 # A word in most phrasings is what the item is about; one in a single long
                 # phrasing is context. Both count, the first more.
                 bag[token] = max(

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import gzip
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import snowballstemmer
 
@@ -42,28 +44,89 @@ _THOUSANDS = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
 _STEMMER = snowballstemmer.stemmer("english")
 
 
-@lru_cache(maxsize=65536)
+# The FAQ's own words already stemmed (from the start-up cache): the matcher stems every word
+# of the FAQ at start, which costs more than everything else it does then.
+_KNOWN_STEMS: dict[str, str] = {}
+
+
 def stem(word: str) -> str:
     """Snowball (Porter 2): sanctioned/sanctions/sanctioning all become "sanction"."""
+    known = _KNOWN_STEMS.get(word)
+    return known if known is not None else _stem(word)
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
     return _STEMMER.stemWord(word)
+
+
+def stems(words: Iterable[str]) -> dict[str, str]:
+    """Each word's stem, to be given back with `remember_stems` in another process."""
+    return {w: stem(w) for w in words}
+
+
+def remember_stems(known: dict[str, str]) -> None:
+    _KNOWN_STEMS.update(known)
 
 
 _LISTED_WORD = re.compile(r'"([a-z]{4,})":')
 
 
-@lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
+class EnglishWords:
     """pyspellchecker's English word list (subtitles and Wikipedia), words of four letters or
-    more: shorter ones are never corrected. Read once per process: under 0.1 s, 12 MB. The file
-    is read directly because `SpellChecker()` builds a frequency table three times the size that
-    is not needed here; tests/engine/test_matcher.py fails if the file ever changes shape."""
-    data = resources.files("spellchecker.resources").joinpath("en.json.gz").read_bytes()
-    return frozenset(_LISTED_WORD.findall(gzip.decompress(data).decode("utf-8")))
+    more: shorter ones are never corrected. Read the first time a word is asked about that was
+    not answered in advance (the start-up cache answers for the words the FAQ itself uses), so
+    a process that corrects no typo never reads it: 0.04 s and 12 MB saved. The file is read
+    directly because `SpellChecker()` builds a frequency table three times the size that is not
+    needed here; tests/engine/test_matcher.py fails if the file ever changes shape."""
+
+    def __init__(self) -> None:
+        self._words: frozenset[str] | None = None
+        self._answers: dict[str, bool] = {}
+
+    def __contains__(self, word: object) -> bool:
+        known = self._answers.get(word) if isinstance(word, str) else None
+        return known if known is not None else word in self.words()
+
+    @property
+    def loaded(self) -> bool:
+        return self._words is not None
+
+    def words(self) -> frozenset[str]:
+        if self._words is None:  # two threads may both read it once: harmless
+            data = resources.files("spellchecker.resources").joinpath("en.json.gz").read_bytes()
+            text = gzip.decompress(data).decode("utf-8")
+            self._words = frozenset(_LISTED_WORD.findall(text))
+        return self._words
+
+    def answers(self, words: Iterable[str]) -> dict[str, bool]:
+        """Whether each word is English, to be given back with `answer_in_advance`."""
+        return {w: w in self.words() for w in words}
+
+    def answer_in_advance(self, answers: dict[str, bool]) -> None:
+        self._answers.update(answers)
+
+
+_ENGLISH = EnglishWords()
+
+
+def english_words() -> EnglishWords:
+    """The one word list of this process (see EnglishWords)."""
+    return _ENGLISH
+
+
+def word_list_version() -> str:
+    """What identifies the installed word list without reading it (for the start-up cache)."""
+    stat = Path(str(resources.files("spellchecker.resources").joinpath("en.json.gz"))).stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def words(raw: str) -> list[str]:
     """Folded, accent-free, lower-case words, unstemmed; 120,000 becomes 120000."""
-    text = _POSSESSIVE.sub("", strip_accents(fold(raw)).lower()).replace("'", "")
+    folded = fold(raw)
+    if not folded.isascii():  # ASCII has no accents: skip the per-character pass
+        folded = strip_accents(folded)
+    text = _POSSESSIVE.sub("", folded.lower()).replace("'", "")
     return _NON_WORD.sub(" ", _THOUSANDS.sub("", text)).split()
 
 
@@ -73,11 +136,16 @@ def _prepare(raw: str) -> str:
 
 @dataclass(frozen=True)
 class Normalizer:
-    """Built once per knowledge load; `tokens` is on the hot path."""
+    """Built once per knowledge load; `tokens` is on the hot path.
+
+    `memo` holds the FAQ's own texts already normalised (`remember`), filled at load or from
+    the start-up cache: the index and the checks at load normalise each phrasing several times.
+    Questions are never added, so it does not grow while the bot runs."""
 
     variants: dict[str, str]
     stopwords: frozenset[str]
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    memo: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, synonyms: Synonyms) -> Normalizer:
@@ -89,17 +157,32 @@ class Normalizer:
                 key = _prepare(word)
                 if key:
                     variants[key] = target
+        stop = {_prepare(w) for w in BASE_STOPWORDS | set(synonyms.stopwords)}
+        return cls.from_parts(variants, frozenset(stop))
+
+    @classmethod
+    def from_parts(cls, variants: dict[str, str], stopwords: frozenset[str]) -> Normalizer:
+        """A normaliser from what `build` worked out (kept in the start-up cache)."""
         pattern = None
         if variants:
             alternation = "|".join(
                 re.escape(v) for v in sorted(variants, key=lambda v: (-len(v), v))
             )
             pattern = re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
-        stop = {_prepare(w) for w in BASE_STOPWORDS | set(synonyms.stopwords)}
-        return cls(variants=variants, stopwords=frozenset(stop), _pattern=pattern)
+        return cls(variants=variants, stopwords=stopwords, _pattern=pattern)
+
+    def remember(self, texts: Iterable[str]) -> None:
+        """Normalise these texts once, now; `text` and `tokens` then look them up."""
+        for raw in texts:
+            if raw not in self.memo:
+                self.memo[raw] = self._normalise(raw)
 
     def text(self, raw: str) -> str:
         """Stemmed words with synonyms resolved: the string rapidfuzz compares."""
+        known = self.memo.get(raw)
+        return known if known is not None else self._normalise(raw)
+
+    def _normalise(self, raw: str) -> str:
         prepared = _prepare(raw)
         if self._pattern is not None:
             prepared = self._pattern.sub(lambda m: self.variants[m.group(0)], prepared)

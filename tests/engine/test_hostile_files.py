@@ -3,6 +3,7 @@ the loader the running bot uses, and nothing vanishing mid-check breaks a reload
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -107,3 +108,10 @@ def test_files_vanishing_during_a_check_do_not_break_it(knowledge_copy: Path) ->
     finally:
         stop.set()
         editor.join()
+
+
+def test_a_named_pipe_posing_as_a_faq_file_is_refused_not_waited_on(minimal_knowledge) -> None:
+    root = minimal_knowledge()
+    os.mkfifo(root / "faq" / "pipe.yaml")
+    problems = refused(root, seconds=5)
+    assert any("pipe.yaml:1:" in p and "not a regular file" in p for p in problems), problems

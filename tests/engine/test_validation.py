@@ -538,3 +538,50 @@ def test_the_main_question_must_read_on_its_own(minimal_knowledge, main: str) ->
     assert any(
         "entry camps-how-many:" in p and "is shown above the answer" in p for p in problems
     ), problems
+
+
+def test_every_problem_of_an_entry_is_reported_in_one_run(minimal_knowledge) -> None:
+    """A missing answer, an unknown field, an unknown source and a dangling `related:` in one
+    entry: all four at once, not the last only after the first three are fixed."""
+    faq = MINIMAL_FAQ.replace(
+        "    answer: >-\n      Amnesty International USA's Bencosme wrote in about February"
+        " 2019 that the North Korean\n      government continues to deny that the camps"
+        " exist.\n",
+        "    colour: red\n    related: [camps-nowhere]\n",
+    ).replace(
+        '      - source: time\n        quote: "The North',
+        '      - source: times\n        quote: "The North',
+    )
+    run = validate(str(minimal_knowledge(faq)))
+    assert run.returncode == 1
+    lines = run.stderr.splitlines()
+    for says in (
+        "missing field 'answer'",
+        "unknown field 'colour'",
+        "unknown source 'times'",
+        "related entry 'camps-nowhere' does not exist",
+    ):
+        assert any(
+            "camps.yaml:" in ln and "entry camps-denial: " in ln and says in ln for ln in lines
+        ), (says, run.stderr)
+    assert lines[-1] == "4 problem(s); nothing was loaded."
+
+
+def test_a_valid_entry_in_a_broken_file_is_still_checked_against_the_others(
+    minimal_knowledge,
+) -> None:
+    """The broken entry's file fails, but its sound neighbour's dangling reference is a
+    problem of its own, reported in the same run."""
+    faq = MINIMAL_FAQ.replace(
+        "  - id: camps-denial\n", "  - id: camps-denial\n    colour: red\n"
+    ).replace("    citations:\n", "    related: [camps-gone]\n    citations:\n", 1)
+    problems = problems_of(minimal_knowledge(faq))
+    assert len(problems) == 2, problems
+    assert "unknown field 'colour'" in problems[0]
+    assert "camps-how-many: related entry 'camps-gone' does not exist" in problems[1]
+
+
+def test_a_missing_folder_gets_no_made_up_line_number() -> None:
+    run = validate("nonexistent")
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[0] == "nonexistent: no such knowledge directory", run.stderr
