@@ -68,11 +68,22 @@ class Result:
     reply: str | None = None
     reason: str = ""
     about: str = ""  # for reason "not-covered": what the articles do not cover
+    # An answer's runners-up close behind it: offered under it ("Not what you asked?").
+    alternatives: tuple[Candidate, ...] = ()
+    # A multi-part question's further answered parts, each a Result of its own.
+    parts: tuple[Result, ...] = ()
 
     @property
     def best(self) -> Candidate | None:
         """The closest entry even when declined, for the maintainers' report."""
         return self.candidates[0] if self.candidates else None
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        """Every entry an answer shows: its own, then each further part's."""
+        if self.status is not Status.ANSWERED or self.entry is None:
+            return ()
+        return (self.entry, *(p.entry for p in self.parts if p.entry is not None))
 
 
 _ANSWER_WEIGHT = 0.3  # a word that appears only in an entry's answer
@@ -197,16 +208,18 @@ class Matcher:
             return Result(
                 text, Status.DECLINED, best.score, candidates=candidates, reason="unknown"
             )
+        close = tuple(c for c, _ in scored[:3] if c.score > best.score - th.close)
         if best.entry.id in self.index.named.get(frozenset(tokens), ()):
             return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
-        close = tuple(c for c, _ in scored[:3] if c.score > best.score - th.close)
         runner_up = scored[1][0].score if len(scored) > 1 else 0.0
         if size <= th.vague and all(self.index.breadth.get(t, 0) >= th.broad for t in tokens):
             # One broad word fits many entries equally well: ask rather than guess.
             return Result(text, Status.SUGGEST, best.score, candidates=candidates, reason="close")
         margin = th.margin if size <= th.vague else th.tie
         if best.score - runner_up >= margin or len(close) == 1:
-            return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
+            return Result(
+                text, Status.ANSWERED, best.score, best.entry, candidates, alternatives=close[1:]
+            )
         return Result(text, Status.SUGGEST, best.score, candidates=close, reason="close")
 
     # -- scoring ------------------------------------------------------------------------------
