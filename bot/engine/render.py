@@ -4,6 +4,7 @@ Everything from users or the FAQ is escaped here, in one place."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -98,19 +99,40 @@ def source_line(source: Source) -> str:
     return f"{outlet(source)}, {title(source)}, {byline(source)}, {human_date(source)}"
 
 
+UNDERSTOOD = 120  # the question line over an answer: one short line on a phone
+
+
+def understood(entry: Entry) -> str:
+    """The question an answer answers, shown over it: whichever way a question was routed
+    here, the reader sees at once what the bot understood, and can tell a misreading."""
+    return shorten(entry.questions[0], UNDERSTOOD)
+
+
+NOT_WHAT_YOU_ASKED = "Not what you asked?"
+
+
 def topic_list(knowledge: Knowledge) -> str:
     return ", ".join(t.title for t in knowledge.topics.values())
 
 
 # -- plain text ----------------------------------------------------------------------------------
+def plain_answer(entry: Entry, knowledge: Knowledge) -> str:
+    """One entry: the question it answers, the answer, its sources with their quotes."""
+    lines = [f"Q: {understood(entry)}", entry.answer, "", "Sources:"]
+    for n, (s, quotes) in enumerate(citations_by_source(entry, knowledge), 1):
+        lines.append(f"  [{n}] {source_line(s)}")
+        lines.append(f"      {s.url}")
+        lines += [f"      \u201c{quote}\u201d" for quote in quotes]
+    return "\n".join(lines)
+
+
 def plain(result: Result, knowledge: Knowledge) -> str:
     if result.status is Status.ANSWERED and result.entry:
-        lines = [result.entry.answer, "", "Sources:"]
-        for n, (s, quotes) in enumerate(citations_by_source(result.entry, knowledge), 1):
-            lines.append(f"  [{n}] {source_line(s)}")
-            lines.append(f"      {s.url}")
-            lines += [f"      \u201c{quote}\u201d" for quote in quotes]
-        return "\n".join(lines)
+        text = "\n\n".join(plain_answer(entry, knowledge) for entry in result.entries)
+        if result.alternatives:
+            others = "; ".join(c.entry.questions[0] for c in result.alternatives)
+            text += f"\n\n{NOT_WHAT_YOU_ASKED} Perhaps: {others}"
+        return text
     if result.status is Status.SUGGEST:
         lines = ["I'm not sure which you mean. Did you mean:"]
         lines += [f"  {n}. {c.entry.questions[0]}" for n, c in enumerate(result.candidates, 1)]
@@ -151,17 +173,34 @@ def credit_html(source: Source) -> str:
 
 
 def answer_html(
-    entry: Entry, knowledge: Knowledge, *, quotes: bool = True, after: Entry | None = None
+    entry: Entry,
+    knowledge: Knowledge,
+    *,
+    quotes: bool = True,
+    after: Entry | None = None,
+    also: Sequence[Entry] = (),
 ) -> str:
-    """The answer and one short line per article (the outlet as the link, the author as far
-    as the text confirms them, the date) stay in view on a phone; the headline, the full
-    byline with what is inferred, and the verbatim quotes are folded into one expandable
-    block per article. `after`: the entry a short follow-up question was read with, named
-    first so the reader knows what "that" was taken to mean."""
-    parts = [escape(entry.answer), "", "<b>Sources</b>"]
+    """The question understood, the answer and one short line per article (the outlet as the
+    link, the author as far as the text confirms them, the date) stay in view on a phone; the
+    headline, the full byline with what is inferred, and the verbatim quotes are folded into
+    one expandable block per article. `after`: the entry a short follow-up question was read
+    with, named first so the reader knows what "that" was taken to mean. `also`: the entries
+    answering a multi-part question's other parts, each with its own sources; quotes are
+    dropped (the source lines kept) when all of it would pass Telegram's limit."""
+    blocks = [_answer_block(e, knowledge, quotes) for e in (entry, *also)]
     if after is not None:
         followed = escape(after.questions[0])
-        parts[:0] = [f"<i>\u21aa Following on from \u201c{followed}\u201d</i>", ""]
+        blocks[0] = f"<i>\u21aa Following on from \u201c{followed}\u201d</i>\n{blocks[0]}"
+    html = "\n\n".join(blocks)
+    if len(html) > TELEGRAM_LIMIT and quotes:  # never send a 400
+        return answer_html(entry, knowledge, quotes=False, after=after, also=also)
+    if len(html) > TELEGRAM_LIMIT and also:  # still too long: the parts that fit
+        return answer_html(entry, knowledge, quotes=False, after=after, also=also[:-1])
+    return html
+
+
+def _answer_block(entry: Entry, knowledge: Knowledge, quotes: bool) -> str:
+    parts = [f"<b>{escape(understood(entry))}</b>", escape(entry.answer), "", "<b>Sources</b>"]
     for source, said in citations_by_source(entry, knowledge):
         if not quotes:
             parts.append(f"• {source_line_html(source)}")
@@ -172,10 +211,7 @@ def answer_html(
         folded = [escape(f"{title(source)}{by}")]
         folded += [f"\u201c{escape(quote)}\u201d" for quote in said]
         parts.append(f"<blockquote expandable>{chr(10).join(folded)}</blockquote>")
-    html = "\n".join(parts)
-    if len(html) > TELEGRAM_LIMIT:  # never with a 700-character answer, but never send a 400
-        return answer_html(entry, knowledge, quotes=False, after=after)
-    return html
+    return "\n".join(parts)
 
 
 def inline_title(entry: Entry) -> str:
@@ -223,6 +259,7 @@ def result_dict(result: Result, knowledge: Knowledge) -> dict[str, object]:
     return {
         "question": result.question,
         "status": str(result.status),
+        "understood": understood(entry) if entry else None,
         "answer": answer,
         "entry_id": entry.id if entry else None,
         "score": round(result.score, 1),
@@ -233,6 +270,13 @@ def result_dict(result: Result, knowledge: Knowledge) -> dict[str, object]:
         ]
         if result.status is Status.SUGGEST
         else [],
+        "parts": [
+            {"entry_id": e.id, "understood": understood(e), "answer": e.answer}
+            for e in result.entries[1:]
+        ],
+        "not_what_you_asked": [
+            {"entry_id": c.entry.id, "question": c.entry.questions[0]} for c in result.alternatives
+        ],
         "why": why_dict(result),
     }
 

@@ -48,17 +48,40 @@ def share_button(entry: Entry) -> InlineKeyboardButton:
     )
 
 
+NOT_WHAT_YOU_ASKED = "Not what you asked?"
+
+
+def not_what_you_asked(alternatives: Sequence[Entry]) -> list[list[InlineKeyboardButton]]:
+    """One row per entry close behind the answer: the right one is one tap away when the
+    matcher read the question as another (the answer opens with what it understood)."""
+    return [
+        [
+            InlineKeyboardButton(
+                short(f"{NOT_WHAT_YOU_ASKED} {e.questions[0]}"), callback_data=f"{ENTRY}:{e.id}"
+            )
+        ]
+        for e in alternatives
+    ]
+
+
 def answer_keyboard(
-    entry: Entry, next_questions: Sequence[Entry] = (), *, voted: bool = False
+    entry: Entry,
+    next_questions: Sequence[Entry] = (),
+    *,
+    voted: bool = False,
+    alternatives: Sequence[Entry] = (),
 ) -> InlineKeyboardMarkup:
-    """Votes and Share, then a button per follow-up question (pressed, it answers in a new
-    message), then the rest of the topic. Once voted, the votes go and the rest stays."""
+    """ "Not what you asked?" first when another entry was close behind, then votes and Share,
+    then a button per follow-up question (pressed, it answers in a new message), then the
+    rest of the topic. Once voted, the votes go and the rest stays."""
     votes = [
         InlineKeyboardButton("👍", callback_data=f"{VOTE}:{entry.id}:+"),
         InlineKeyboardButton("👎", callback_data=f"{VOTE}:{entry.id}:-"),
     ]
+    follow = [e for e in next_questions if e not in alternatives]
     return InlineKeyboardMarkup(
         [
+            *not_what_you_asked(alternatives),
             [*([] if voted else votes), share_button(entry)],
             *(
                 [
@@ -66,7 +89,7 @@ def answer_keyboard(
                         f"❓ {short(e.questions[0])}", callback_data=f"{ENTRY}:{e.id}"
                     )
                 ]
-                for e in next_questions
+                for e in follow
             ),
             [InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}")],
         ]
