@@ -25,6 +25,7 @@ from bot.engine.normalize import BASE_STOPWORDS, english_words, stem, words
 from bot.text import clean_input
 
 MAX_QUESTION = 1000
+BEYOND = "beyond"  # Result.reason: a question the articles cannot answer by their nature
 
 
 class Status(StrEnum):
@@ -163,6 +164,9 @@ class Matcher:
         intent = smalltalk.smalltalk_intent(plain)
         if intent:
             return Result(text, Status.SMALLTALK, reply=smalltalk.reply_for(intent), reason=intent)
+        beyond = smalltalk.beyond_articles(f"{plain} {' '.join(corrected)}")
+        if beyond:  # an opinion, a prediction, advice: no article answers it, whatever it names
+            return Result(text, Status.DECLINED, reason=BEYOND, about=beyond)
         tokens = self.knowledge.normalizer.tokens(" ".join(corrected))
         scored = self.rank(" ".join(corrected), tokens)
         if scored:

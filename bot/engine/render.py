@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from bot.engine import smalltalk
 from bot.engine.knowledge import Knowledge
-from bot.engine.matcher import Result, Status
+from bot.engine.matcher import BEYOND, Result, Status
 from bot.engine.models import Entry, Source
 from bot.text import shorten
 
@@ -152,6 +153,8 @@ def declined_text(result: Result, knowledge: Knowledge) -> str:
         )
     if result.reason == "injection":
         return "I only answer questions about North Korea's human-rights record, from my sources."
+    if result.reason == BEYOND:
+        return smalltalk.beyond_reply(result.about)
     what = result.about if result.reason == "not-covered" and result.about else "that"
     return (
         f"Sorry, my sources don't cover {what}. I answer questions about North Korea's "
@@ -289,5 +292,6 @@ def why_dict(result: Result) -> dict[str, object]:
         "reason": result.reason or str(result.status),
         "best": ranked[0] if ranked else None,
         "runner_up": ranked[1] if len(ranked) > 1 else None,
-        "not_covered": result.about or None,
+        "not_covered": result.about if result.reason == "not-covered" else None,
+        "beyond": result.about if result.reason == BEYOND else None,
     }
