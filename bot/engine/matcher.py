@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 
@@ -87,9 +87,44 @@ class Result:
         return (self.entry, *(p.entry for p in self.parts if p.entry is not None))
 
 
+_TELLING = 20  # a word asked with fewer entries than this tells a topic apart ("north": no)
 _ANSWER_WEIGHT = 0.3  # a word that appears only in an entry's answer
 _TITLE_WEIGHT = 0.6  # a word of the entry's topic title
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+MAX_PARTS = 3  # questions answered in one reply: more would not fit Telegram's 4096
+_CLAUSE_END = re.compile(r"(?<=\?)\s+|(?<=[.!])\s+(?=[A-Z])")
+_JOINED = re.compile(
+    r"(?:,|;|&|\band\b|\balso\b)+\s+(?=(?:where|when|who|what|why|how|which|did|does|do|is|"
+    r"was|were|are|has|have|had|can|could)\b)",
+    re.IGNORECASE,
+)
+_ASKS = re.compile(
+    r"^(where|when|who|whom|whose|what|why|how|which|did|does|do|is|was|were|are|has|have|had|"
+    r"can|could|would|will)\b",
+    re.IGNORECASE,
+)
+
+
+_REFERS_BACK = re.compile(r"\b(it|its|that|this|they|them|their|he|him|his|she|her|there)\b", re.I)
+
+
+def question_clauses(text: str) -> list[str]:
+    """The questions of a message that holds more than one, each with at least two words:
+    clauses ending in "?" and clauses joined by "and"/","/"&" that open with a question word.
+    Empty for a single question (the usual case, which costs nothing more)."""
+    pieces = [
+        piece.strip(" ,;&-")
+        for sentence in _CLAUSE_END.split(text.strip())
+        for piece in _JOINED.split(sentence)
+    ]
+    asked = [
+        p
+        for p in pieces
+        if len(_WORD.findall(p.lower())) >= 2 and (p.endswith("?") or _ASKS.match(p))
+    ]
+    return asked if len(pieces) > 1 else []
 
 
 def _is_foreign(text: str) -> bool:
@@ -167,6 +202,14 @@ class Matcher:
         beyond = smalltalk.beyond_articles(f"{plain} {' '.join(corrected)}")
         if beyond:  # an opinion, a prediction, advice: no article answers it, whatever it names
             return Result(text, Status.DECLINED, reason=BEYOND, about=beyond)
+        whole = self._match_words(text, corrected)
+        clauses = question_clauses(text)
+        if not clauses:
+            return whole
+        return self._combine(whole, [self._match_words(c, self.corrected(c)) for c in clauses])
+
+    def _match_words(self, text: str, corrected: list[str]) -> Result:
+        """One question's decision from its typo-corrected words."""
         tokens = self.knowledge.normalizer.tokens(" ".join(corrected))
         scored = self.rank(" ".join(corrected), tokens)
         if scored:
@@ -175,6 +218,33 @@ class Matcher:
         else:
             result = Result(text, Status.DECLINED, reason="off-topic")
         return self._not_covered(result, " ".join(corrected), tokens)
+
+    def _combine(self, whole: Result, parts: list[Result]) -> Result:
+        """A message of several questions (or a story and a question) read clause by clause:
+        a clause an entry answers is not lost to the rest's words (a tag's "bold?", a story
+        the FAQ never mentions), and a second question answered by another entry is answered
+        too ("where was the second summit and did human rights come up?")."""
+        answered = [
+            p
+            for n, p in enumerate(parts)
+            if p.status is Status.ANSWERED
+            and p.entry is not None
+            and not (n and _REFERS_BACK.search(p.question))  # "who paid for it?": for what?
+        ]
+        uncovered = any(p.reason == "not-covered" for p in parts)
+        if whole.status is Status.ANSWERED and whole.entry is not None:
+            main = whole
+        elif answered and not (whole.reason == "not-covered" and uncovered):
+            main = replace(answered[0], question=whole.question)
+            answered = answered[1:]
+        else:
+            return whole
+        extra: list[Result] = []
+        for part in answered:
+            shown = {e.id for e in (main.entry, *(p.entry for p in extra))}
+            if part.entry.id not in shown and len(extra) < MAX_PARTS - 1:
+                extra.append(part)
+        return replace(main, parts=tuple(extra)) if extra else main
 
     def _not_covered(self, result: Result, text: str, tokens: list[str]) -> Result:
         """A question closer to a topic the articles lack than to any entry is declined by
@@ -185,13 +255,24 @@ class Matcher:
             return result
         if result.status is not Status.DECLINED and top.score < result.score + th.outside_margin:
             return result
+        about = self.outside_topics[top.item].about
         return Result(
             result.question,
             Status.DECLINED,
             result.score,
             candidates=result.candidates,
             reason="not-covered",
-            about=self.outside_topics[top.item].about,
+            about=about if self._names(tokens, about) else "",
+        )
+
+    def _names(self, tokens: list[str], about: str) -> bool:
+        """Whether a refusal may name this topic: only when the question shares a telling word
+        with it. "what's the weather in Pyongyang?" declined near "the state of US-North Korea
+        relations" must not be told that is what it asked; such a refusal names no topic."""
+        asked = set(tokens)
+        return any(
+            t in asked and self.index.breadth.get(t, 0) < _TELLING
+            for t in self.knowledge.normalizer.tokens(about)
         )
 
     def _decide(
