@@ -152,7 +152,7 @@ class Matcher:
             title = topic.title if topic else ""
             context = [(entry.answer, _ANSWER_WEIGHT), (title, _TITLE_WEIGHT)]
             items.append(Item(entry.id, [*entry.questions, *entry.keywords], context))
-        self.index = Index(items, knowledge.normalizer, weights)
+        self.index = Index(items, knowledge.normalizer, weights, fuzzy_everywhere=False)
         # What the articles do not cover, scored on the entries' scale (their IDF).
         self.outside_topics = list(knowledge.outside.values())
         self.outside = Index(
