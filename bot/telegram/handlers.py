@@ -316,7 +316,10 @@ async def on_callback(update: Update, context: Context) -> None:
         if message:
             entry = knowledge.entries[args[0]]
             markup = keyboards.answer_keyboard(
-                entry, service(context).next_questions(entry), voted=True
+                entry,
+                service(context).next_questions(entry),
+                voted=True,
+                alternatives=keyboards.offered_in(message.reply_markup, knowledge),
             )
             await _quietly(query.edit_message_reply_markup(markup))
         return

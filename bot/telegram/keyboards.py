@@ -64,6 +64,20 @@ def not_what_you_asked(alternatives: Sequence[Entry]) -> list[list[InlineKeyboar
     ]
 
 
+def offered_in(markup: InlineKeyboardMarkup | None, knowledge: Knowledge) -> list[Entry]:
+    """The "Not what you asked?" entries a message's keyboard offers: kept when its votes go
+    (a 👎 is often the reader saying just that)."""
+    rows = markup.inline_keyboard if markup else ()
+    found = []
+    for row in rows:
+        for button in row:
+            kind, args = parse(str(button.callback_data or ""))
+            offered = kind == ENTRY and args and button.text.startswith(NOT_WHAT_YOU_ASKED)
+            if offered and args[0] in knowledge.entries:
+                found.append(knowledge.entries[args[0]])
+    return found
+
+
 def answer_keyboard(
     entry: Entry,
     next_questions: Sequence[Entry] = (),
