@@ -88,7 +88,7 @@ def numbered(items: Sequence[str], style: Style) -> list[str]:
 def answer(entry: Entry, knowledge: Knowledge, style: Style) -> str:
     """The answer, then each article once (render.citations_by_source) with its quotes."""
     lines = [
-        style.bold(render.understood(entry)),
+        *(style.bold(line) for line in style.wrap(render.understood(entry))),
         style.fill(entry.answer),
         "",
         style.bold("Sources:"),
