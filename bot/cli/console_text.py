@@ -115,7 +115,11 @@ def declined(result: Result, knowledge: Knowledge, style: Style) -> str:
     text, _, topics = render.declined_text(result, knowledge).partition(" Topics: ")
     if topics:
         text += " Type /topics to see what I can answer."
-    return style.fill(text)
+    if not result.alternatives:
+        return style.fill(text)
+    lines = [style.fill(text), "", style.bold(render.CLOSEST)]
+    lines += numbered([c.entry.questions[0] for c in result.alternatives], style)
+    return "\n".join([*lines, style.dim("Type its number to see that answer.")])
 
 
 def result_text(result: Result, knowledge: Knowledge, style: Style) -> str:

@@ -124,14 +124,13 @@ def is_wrong(case: Case, result: Result) -> bool:
 
 
 def one_tap(case: Case, result: Result) -> bool:
-    """Answered right, or a choice offered with it (or instead of it) holds a right entry."""
+    """Answered right, or a choice offered with it (or instead of it, or with a decline)
+    holds a right entry."""
     if not case.answerable:
         return False
     if is_right(case, result):
         return True
-    offered = result.alternatives if result.status is Status.ANSWERED else ()
-    if result.status is Status.SUGGEST:
-        offered = result.candidates
+    offered = result.candidates if result.status is Status.SUGGEST else result.alternatives
     return any(has_expected(case, c.entry.answer) for c in offered)
 
 

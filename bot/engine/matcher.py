@@ -25,6 +25,7 @@ from bot.engine.normalize import BASE_STOPWORDS, english_words, stem, words
 from bot.text import clean_input
 
 MAX_QUESTION = 1000
+_OFFERED = ("off-topic", "unknown")  # declines that offer the closest entries
 BEYOND = "beyond"  # Result.reason: a question the articles cannot answer by their nature
 
 
@@ -51,6 +52,7 @@ class Thresholds:
     close: float = 10.0  # candidates within this of the best are offered together
     outside: float = 45.0  # a topic the articles lack scoring this much can decline a question
     outside_margin: float = 2.0  # ... when it scores at least this much above the best entry
+    offer: float = 45.0  # a declined question's closest entries scoring this are offered
 
 
 @dataclass(frozen=True)
@@ -204,9 +206,22 @@ class Matcher:
             return Result(text, Status.DECLINED, reason=BEYOND, about=beyond)
         whole = self._match_words(text, corrected)
         clauses = question_clauses(text)
-        if not clauses:
-            return whole
-        return self._combine(whole, [self._match_words(c, self.corrected(c)) for c in clauses])
+        if clauses:
+            whole = self._combine(whole, [self._match_words(c, self.corrected(c)) for c in clauses])
+        return self._offer(whole)
+
+    def _offer(self, result: Result) -> Result:
+        """A decline still offers the closest entries when they come near an answer: the
+        reader is told the articles don't cover the question, and, if the bot misjudged it,
+        the entry is one tap away instead of lost."""
+        if result.status is not Status.DECLINED or result.reason not in _OFFERED:
+            return result
+        th = self.thresholds
+        top = result.candidates[0].score if result.candidates else 0.0
+        offers = tuple(
+            c for c in result.candidates[:2] if c.score >= th.offer and c.score > top - th.close
+        )
+        return replace(result, alternatives=offers) if offers else result
 
     def _match_words(self, text: str, corrected: list[str]) -> Result:
         """One question's decision from its typo-corrected words."""

@@ -110,6 +110,7 @@ def understood(entry: Entry) -> str:
 
 
 NOT_WHAT_YOU_ASKED = "Not what you asked?"
+CLOSEST = "Closest I have:"  # a decline's offer, when an entry came near an answer
 
 
 def topic_list(knowledge: Knowledge) -> str:
@@ -140,7 +141,10 @@ def plain(result: Result, knowledge: Knowledge) -> str:
         return "\n".join(lines)
     if result.status is Status.SMALLTALK:
         return result.reply or ""
-    return declined_text(result, knowledge)
+    text = declined_text(result, knowledge)
+    if result.alternatives:
+        text += f"\n\n{CLOSEST} " + "; ".join(c.entry.questions[0] for c in result.alternatives)
+    return text
 
 
 def declined_text(result: Result, knowledge: Knowledge) -> str:

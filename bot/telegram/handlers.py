@@ -184,7 +184,9 @@ async def send_result(
     else:
         await message.reply_html(
             render.declined_html(result, knowledge),
-            reply_markup=keyboards.topics_keyboard(knowledge),
+            reply_markup=keyboards.declined_keyboard(
+                knowledge, [c.entry for c in result.alternatives]
+            ),
             do_quote=quote,
         )
 

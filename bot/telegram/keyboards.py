@@ -49,6 +49,7 @@ def share_button(entry: Entry) -> InlineKeyboardButton:
 
 
 NOT_WHAT_YOU_ASKED = "Not what you asked?"
+CLOSEST = "Closest I have:"
 
 
 def not_what_you_asked(alternatives: Sequence[Entry]) -> list[list[InlineKeyboardButton]]:
@@ -121,6 +122,20 @@ def suggestions_keyboard(candidates: tuple[Candidate, ...]) -> InlineKeyboardMar
             for c in candidates
         ]
     )
+
+
+def declined_keyboard(knowledge: Knowledge, closest: Sequence[Entry] = ()) -> InlineKeyboardMarkup:
+    """A decline's buttons: the closest entries when one came near an answer (if the bot
+    misjudged the question, the right answer is one tap away), then every topic."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                short(f"{CLOSEST} {e.questions[0]}"), callback_data=f"{ENTRY}:{e.id}"
+            )
+        ]
+        for e in closest
+    ]
+    return InlineKeyboardMarkup([*rows, *topics_keyboard(knowledge).inline_keyboard])
 
 
 def topics_keyboard(knowledge: Knowledge) -> InlineKeyboardMarkup:

@@ -299,3 +299,16 @@ def test_an_answer_with_a_close_runner_up_offers_it(matcher: Matcher) -> None:
         for q in ("summit human rights", "when did trump and kim meet", "sanctions on kim")
     ]
     assert any(offered), "no answer offers its close runner-up"
+
+
+def test_a_decline_near_an_entry_offers_it_one_tap_away(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    """A short question with a word the FAQ never uses is declined (it is usually about
+    something else), but when an entry came near, it is offered: if the bot misjudged, the
+    answer is one tap away. An off-subject question is offered nothing."""
+    result = matcher.match("did warmbier swipe a poster")
+    assert (result.status, result.reason) == (Status.DECLINED, "unknown")
+    assert [c.entry.id for c in result.alternatives][:1] == ["warmbier-who-was-he"]
+    assert f"{render.CLOSEST} Who was Otto Warmbier?" in render.plain(result, knowledge)
+    assert not matcher.match("what's the best pizza in naples?").alternatives
