@@ -53,6 +53,7 @@ class Thresholds:
     outside: float = 45.0  # a topic the articles lack scoring this much can decline a question
     outside_margin: float = 2.0  # ... when it scores at least this much above the best entry
     offer: float = 45.0  # a declined question's closest entries scoring this are offered
+    offer_named: float = 50.0  # ... and, declined as not covered, the entry on its subject
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Result:
         return (self.entry, *(p.entry for p in self.parts if p.entry is not None))
 
 
+_NAMING = 2  # a word asked with this few entries names their subject (a person, a place)
 _TELLING = 20  # a word asked with fewer entries than this tells a topic apart ("north": no)
 _ANSWER_WEIGHT = 0.3  # a word that appears only in an entry's answer
 _TITLE_WEIGHT = 0.6  # a word of the entry's topic title
@@ -148,6 +150,7 @@ class Matcher:
         self.knowledge = knowledge
         self.thresholds = thresholds or Thresholds()
         self.entries: list[Entry] = list(knowledge.entries.values())
+        self._positions = {entry.id: n for n, entry in enumerate(self.entries)}
         items = []
         for entry in self.entries:
             topic = knowledge.topics.get(entry.topic)
@@ -214,14 +217,35 @@ class Matcher:
         """A decline still offers the closest entries when they come near an answer: the
         reader is told the articles don't cover the question, and, if the bot misjudged it,
         the entry is one tap away instead of lost."""
-        if result.status is not Status.DECLINED or result.reason not in _OFFERED:
+        if result.status is not Status.DECLINED or not result.candidates:
             return result
         th = self.thresholds
-        top = result.candidates[0].score if result.candidates else 0.0
+        top = result.candidates[0]
+        if result.reason == "not-covered":
+            # The articles lack what was asked; the entry on the same person or thing is
+            # offered ("how did Ji Sung-ho lose his leg?": "Who is Ji Sung-ho?"), nothing else.
+            same = top.score >= th.offer_named and self._same_subject(result.question, top.entry)
+            return replace(result, alternatives=(top,)) if same else result
+        if result.reason not in _OFFERED:
+            return result
         offers = tuple(
-            c for c in result.candidates[:2] if c.score >= th.offer and c.score > top - th.close
+            c
+            for c in result.candidates[:2]
+            if c.score >= th.offer and c.score > top.score - th.close
         )
         return replace(result, alternatives=offers) if offers else result
+
+    def _same_subject(self, question: str, entry: Entry) -> bool:
+        """The question names what the entry is about: a word asked with at most two entries
+        (a name: Buergenthal, Ji Sung-ho, Chongjin) is in both."""
+        position = self._positions[entry.id]
+        asked = {
+            token
+            for pos in self.index.item_phrasings[position]
+            for token in self.index.phrasing_tokens[pos]
+            if self.index.breadth.get(token, 0) <= _NAMING
+        }
+        return not asked.isdisjoint(self.tokens(question))
 
     def _match_words(self, text: str, corrected: list[str]) -> Result:
         """One question's decision from its typo-corrected words."""
