@@ -286,7 +286,6 @@ def test_where_and_whether_in_one_question_are_both_answered(matcher: Matcher) -
 def test_a_clause_that_refers_back_is_not_answered_alone(matcher: Matcher) -> None:
     """ "who paid for it?" means nothing without what "it" is: never the entry on unpaid
     labour."""
-    assert matcher.match("who paid for it?").status is Status.ANSWERED  # alone: unpaid labour
     result = matcher.match("I saw the parade on tv. who paid for it?")
     assert result.status is not Status.ANSWERED
 
