@@ -29,10 +29,10 @@ EVAL = ROOT / "tests" / "eval"
 # to let a change in without saying why in its commit. near-subject.yaml holds only questions
 # to decline.
 FLOORS = {
-    "questions.yaml": (0.85, 0.89, 0.96, 0.06),
-    "holdout.yaml": (0.86, 0.87, 0.94, 0.05),
+    "questions.yaml": (0.85, 0.91, 0.96, 0.06),
+    "holdout.yaml": (0.86, 0.89, 0.94, 0.05),
     "near-subject.yaml": (0.0, 0.0, 0.79, 0.21),
-    "dev.yaml": (0.83, 0.89, 0.87, 0.11),
+    "dev.yaml": (0.83, 0.92, 0.87, 0.11),
     "test.yaml": (0.79, 0.85, 0.90, 0.09),
 }
 
