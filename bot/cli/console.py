@@ -104,6 +104,8 @@ class Session:
     def show(self, result: Result, style: text.Style, *, keep_menu: bool = False) -> str:
         if result.status is Status.SUGGEST:
             self.menu = [c.entry for c in result.candidates]
+        elif result.alternatives:  # "Not what you asked?": numbered, one keystroke away
+            self.menu = [c.entry for c in result.alternatives]
         elif not keep_menu:
             self.menu = []
         reply = text.result_text(result, self.service.knowledge, style)

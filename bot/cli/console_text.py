@@ -94,7 +94,12 @@ def numbered(items: Sequence[str], style: Style, start: int = 1) -> list[str]:
 # -- answers ------------------------------------------------------------------------------------
 def answer(entry: Entry, knowledge: Knowledge, style: Style) -> str:
     """The answer, then each article once (render.citations_by_source) with its quotes."""
-    lines = [style.fill(entry.answer), "", style.bold("Sources:")]
+    lines = [
+        *(style.bold(line) for line in style.wrap(render.understood(entry))),
+        style.fill(entry.answer),
+        "",
+        style.bold("Sources:"),
+    ]
     for n, (source, quotes) in enumerate(render.citations_by_source(entry, knowledge), 1):
         label = f"  [{n}] "
         pad = " " * len(label)
@@ -134,12 +139,21 @@ def declined(result: Result, knowledge: Knowledge, style: Style) -> str:
     text, _, topics = render.declined_text(result, knowledge).partition(" Topics: ")
     if topics:
         text += " Type /topics to see what I can answer."
-    return style.fill(text)
+    if not result.alternatives:
+        return style.fill(text)
+    lines = [style.fill(text), "", style.bold(render.CLOSEST)]
+    lines += numbered([c.entry.questions[0] for c in result.alternatives], style)
+    return "\n".join([*lines, style.dim("Type its number to see that answer.")])
 
 
 def result_text(result: Result, knowledge: Knowledge, style: Style) -> str:
     if result.status is Status.ANSWERED and result.entry:
-        return answer(result.entry, knowledge, style)
+        shown = "\n\n".join(answer(e, knowledge, style) for e in result.entries)
+        if not result.alternatives:
+            return shown
+        lines = [shown, "", style.bold(render.NOT_WHAT_YOU_ASKED)]
+        lines += numbered([c.entry.questions[0] for c in result.alternatives], style)
+        return "\n".join([*lines, style.dim("Type its number to see that answer.")])
     if result.status is Status.SUGGEST:
         return suggestions(result, style)
     if result.status is Status.SMALLTALK:

@@ -12,7 +12,8 @@ import yaml
 from bot.engine.matcher import Matcher, Result, Status
 from bot.text import fold
 
-DEFAULT_SET = Path(__file__).resolve().parents[2] / "tests" / "eval" / "questions.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SET = ROOT / "tests" / "eval" / "questions.yaml"
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,15 @@ class Tally:
 
 @dataclass
 class Report:
+    """`answered`: answered right directly; `shown`: right answer shown or one tap away
+    (answered right, or a "did you mean" / "Not what you asked?" choice holding a right entry),
+    both of answerable questions; `declined`: of questions to decline; `wrong`: an answer
+    without the expected fact, or any answer to a question to decline, of all questions."""
+
     answered: Tally = field(default_factory=Tally)
+    shown: Tally = field(default_factory=Tally)
     declined: Tally = field(default_factory=Tally)
+    wrong: Tally = field(default_factory=Tally)
     by_topic: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_style: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_kind: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
@@ -50,6 +58,16 @@ class Report:
 
 class CasesError(ValueError):
     """A file that is not a question set: the CLI says so in one line."""
+
+
+def is_frozen(path: Path) -> bool:
+    """A set whose header says FROZEN: only its totals may be looked at."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            head = [next(f, "") for _ in range(3)]
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(line.startswith("#") and "FROZEN" in line for line in head)
 
 
 def load_cases(path: Path = DEFAULT_SET) -> list[Case]:
@@ -87,12 +105,33 @@ def comparable(text: str) -> str:
     return fold(text).casefold()
 
 
+def answer_text(result: Result) -> str:
+    """Everything an answer shows: each part of a multi-part question."""
+    return "\n".join(entry.answer for entry in result.entries)
+
+
 def is_right(case: Case, result: Result) -> bool:
     if not case.answerable:
         return result.status in (Status.DECLINED, Status.SMALLTALK)
     if result.status is not Status.ANSWERED or result.entry is None:
         return False
-    return has_expected(case, result.entry.answer)
+    return has_expected(case, answer_text(result))
+
+
+def is_wrong(case: Case, result: Result) -> bool:
+    """An answer the reader would take as the bot's word and that is not right."""
+    return result.status is Status.ANSWERED and not is_right(case, result)
+
+
+def one_tap(case: Case, result: Result) -> bool:
+    """Answered right, or a choice offered with it (or instead of it, or with a decline)
+    holds a right entry."""
+    if not case.answerable:
+        return False
+    if is_right(case, result):
+        return True
+    offered = result.candidates if result.status is Status.SUGGEST else result.alternatives
+    return any(has_expected(case, c.entry.answer) for c in offered)
 
 
 def has_expected(case: Case, answer: str) -> bool:
@@ -114,13 +153,33 @@ def evaluate(matcher: Matcher, cases: list[Case]) -> Report:
         for tally in tallies:
             tally.total += 1
             tally.right += right
+        if case.answerable:
+            report.shown.total += 1
+            report.shown.right += one_tap(case, result)
+        report.wrong.total += 1
+        report.wrong.right += is_wrong(case, result)
         if not right:
             report.misses.append((case, result))
     return report
 
 
-def format_report(report: Report, *, misses: bool = True) -> str:
-    lines = [f"answered right: {report.answered}", f"declined right: {report.declined}", ""]
+def totals(report: Report) -> list[str]:
+    """The three figures that say whether users can trust the bot, always together, and the
+    direct answers beside them."""
+    return [
+        f"wrong answers: {report.wrong} of all questions",
+        f"right shown or one tap away: {report.shown} of answerable",
+        f"declined right: {report.declined}",
+        f"answered right: {report.answered}",
+    ]
+
+
+def format_report(report: Report, *, misses: bool = True, details: bool = True) -> str:
+    """`details` False: the totals only (a frozen set's topics and styles say too much)."""
+    lines = totals(report)
+    if not details:
+        return "\n".join(lines)
+    lines.append("")
     for title, table in (
         ("topic", report.by_topic),
         ("style", report.by_style),
@@ -139,8 +198,9 @@ def format_report(report: Report, *, misses: bool = True) -> str:
             want = (
                 " & ".join("|".join(item) for item in case.expect) if case.answerable else "decline"
             )
+            mark = "WRONG " if is_wrong(case, result) else ""
             lines.append(
-                f"  [{case.group}] {case.question!r}\n      -> {result.status} {got} "
+                f"  [{case.group}] {case.question!r}\n      -> {mark}{result.status} {got} "
                 f"({result.score:.0f}); want {want}"
             )
     return "\n".join(lines)

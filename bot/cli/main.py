@@ -113,7 +113,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except evaluation.CasesError as exc:
         raise Failure(f"error: {args.file} is not a question set: {exc}") from None
     report = evaluation.evaluate(_matcher(args), cases)
-    print(evaluation.format_report(report, misses=not args.quiet))
+    frozen = evaluation.is_frozen(args.file)  # its totals only: never its questions
+    print(evaluation.format_report(report, misses=not args.quiet, details=not frozen))
     return 0
 
 

@@ -225,13 +225,21 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = command(
         "eval",
         "score the matcher on a question set",
-        "Answered right, declined right, per topic and style, then the misses.",
+        "Wrong answers, right shown or one tap away, declined right and answered right, then"
+        " per topic and style, then the misses. A set whose header says FROZEN shows its totals"
+        " only.",
         _example("", "tests/eval/dev.yaml --quiet"),
     )
     p.add_argument(
-        "file", nargs="?", type=user_path, default=DEFAULT_SET, help="the question set (YAML)"
+        "file",
+        nargs="?",
+        type=user_path,
+        default=DEFAULT_SET,
+        help=f"the question set (YAML; default: {DEFAULT_SET.relative_to(DEFAULT_SET.parents[2])})",
     )
-    p.add_argument("--quiet", action="store_true", help="figures only, no misses")
+    p.add_argument(
+        "--quiet", action="store_true", help="figures only, no misses (a FROZEN set: always)"
+    )
     p.set_defaults(func="eval")
 
     data_dir = "read this SQLite folder instead of the bot's store (BOT_DATA_DIR / DATABASE_URL)"

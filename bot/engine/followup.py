@@ -56,7 +56,7 @@ def continue_from(matcher: Matcher, alone: Result, previous: Entry) -> Result | 
     topic or related list that uses every word the question brought."""
     if alone.status is Status.ANSWERED or alone.status is Status.SMALLTALK:
         return None
-    if alone.reason in ("empty", "not-english", "injection", "not-covered"):
+    if alone.reason in ("empty", "not-english", "injection", "not-covered", "beyond"):
         return None  # nothing asked, not in English, not a question, or declined by name
     if len(words(alone.question)) > SHORT_FOLLOWUP:
         return None

@@ -17,6 +17,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
@@ -123,6 +124,16 @@ class Index:
         for pos, toks in enumerate(self.phrasing_tokens):
             self.named[toks].add(self.names[self.owners[pos]])
 
+    @cached_property
+    def _phrasings_with(self) -> dict[str, list[int]]:
+        """Each word's phrasings (positions), for fit; built at first use."""
+        found: dict[str, list[int]] = defaultdict(list)
+        for pos, toks in enumerate(self.phrasing_tokens):
+            if self.phrasing_mass[pos]:
+                for token in toks:
+                    found[token].append(pos)
+        return found
+
     def rank(self, text: str, tokens: list[str], limit: int = 10) -> list[Scored]:
         """Best first; empty when none of the question's words is in the index."""
         known = [t for t in dict.fromkeys(tokens) if t in self.idf]
@@ -152,23 +163,41 @@ class Index:
                 for pos in self.item_phrasings[index]:
                     score = fuzz.token_set_ratio(query, self.phrasings[pos])
                     similarity[index] = max(similarity[index], score)
-        query_set = set(known)
-        scored = []
-        for index in set(shortlist) | set(similarity):
+        # fit: the share of each phrasing's weight the question's words hold, summed from the
+        # phrasings each word is in; form: rapidfuzz ratio over every phrasing in one call
+        # (both per phrasing, once per question: looping over each candidate's phrasings in
+        # Python cost more than the matching itself).
+        hits: dict[int, float] = defaultdict(float)
+        for token in known:
+            idf = self.idf[token]
+            for pos in self._phrasings_with.get(token, ()):
+                hits[pos] += idf
+        fit: dict[int, float] = defaultdict(float)
+        for pos, hit in hits.items():
+            index = self.owners[pos]
+            fit[index] = max(fit[index], hit / self.phrasing_mass[pos])
+        candidates = set(shortlist) | set(similarity)
+        form = [0.0] * self.size
+        owners = self.owners
+        if self.fuzzy_everywhere:
+            for _, ratio, pos in process.extract(
+                full, self.full_phrasings, scorer=fuzz.ratio, processor=None, limit=None
+            ):
+                index = owners[pos]
+                if ratio > form[index]:
+                    form[index] = ratio
+        else:  # a shortlist of a few: their phrasings only
+            for index in candidates:
+                for pos in self.item_phrasings[index]:
+                    form[index] = max(form[index], fuzz.ratio(full, self.full_phrasings[pos]))
+        scored: list[Scored] = []
+        for index in candidates:
             cov = min(coverage.get(index, 0.0) / total, 1.0)
-            fit = 0.0
-            form = 0.0
-            for pos in self.item_phrasings[index]:
-                mass = self.phrasing_mass[pos]
-                if mass:
-                    hit = sum(self.idf[t] for t in self.phrasing_tokens[pos] & query_set)
-                    fit = max(fit, hit / mass)
-                form = max(form, fuzz.ratio(full, self.full_phrasings[pos]))
             score = (
                 w.coverage * cov * 100
-                + w.fit * fit * 100
+                + w.fit * fit.get(index, 0.0) * 100
                 + w.similarity * similarity.get(index, 0.0)
-                + w.form * form
+                + w.form * form[index]
             )
             scored.append(Scored(index, round(score, 1), cov))
         scored.sort(key=lambda s: (-s.score, self.names[s.item]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
 
@@ -25,6 +25,8 @@ from bot.engine.normalize import BASE_STOPWORDS, english_words, stem, words
 from bot.text import clean_input
 
 MAX_QUESTION = 1000
+_OFFERED = ("off-topic", "unknown")  # declines that offer the closest entries
+BEYOND = "beyond"  # Result.reason: a question the articles cannot answer by their nature
 
 
 class Status(StrEnum):
@@ -50,6 +52,8 @@ class Thresholds:
     close: float = 10.0  # candidates within this of the best are offered together
     outside: float = 45.0  # a topic the articles lack scoring this much can decline a question
     outside_margin: float = 2.0  # ... when it scores at least this much above the best entry
+    offer: float = 45.0  # a declined question's closest entries scoring this are offered
+    offer_named: float = 50.0  # ... and, declined as not covered, the entry on its subject
 
 
 @dataclass(frozen=True)
@@ -68,16 +72,63 @@ class Result:
     reply: str | None = None
     reason: str = ""
     about: str = ""  # for reason "not-covered": what the articles do not cover
+    # An answer's runners-up close behind it: offered under it ("Not what you asked?").
+    alternatives: tuple[Candidate, ...] = ()
+    # A multi-part question's further answered parts, each a Result of its own.
+    parts: tuple[Result, ...] = ()
 
     @property
     def best(self) -> Candidate | None:
         """The closest entry even when declined, for the maintainers' report."""
         return self.candidates[0] if self.candidates else None
 
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        """Every entry an answer shows: its own, then each further part's."""
+        if self.status is not Status.ANSWERED or self.entry is None:
+            return ()
+        return (self.entry, *(p.entry for p in self.parts if p.entry is not None))
 
+
+_NAMING = 2  # a word asked with this few entries names their subject (a person, a place)
+_TELLING = 20  # a word asked with fewer entries than this tells a topic apart ("north": no)
 _ANSWER_WEIGHT = 0.3  # a word that appears only in an entry's answer
 _TITLE_WEIGHT = 0.6  # a word of the entry's topic title
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+MAX_PARTS = 3  # questions answered in one reply: more would not fit Telegram's 4096
+_CLAUSE_END = re.compile(r"(?<=\?)\s+|(?<=[.!])\s+(?=[A-Z])")
+_JOINED = re.compile(
+    r"(?:,|;|&|\band\b|\balso\b)+\s+(?=(?:where|when|who|what|why|how|which|did|does|do|is|"
+    r"was|were|are|has|have|had|can|could)\b)",
+    re.IGNORECASE,
+)
+_ASKS = re.compile(
+    r"^(where|when|who|whom|whose|what|why|how|which|did|does|do|is|was|were|are|has|have|had|"
+    r"can|could|would|will)\b",
+    re.IGNORECASE,
+)
+
+
+_REFERS_BACK = re.compile(r"\b(it|its|that|this|they|them|their|he|him|his|she|her|there)\b", re.I)
+
+
+def question_clauses(text: str) -> list[str]:
+    """The questions of a message that holds more than one, each with at least two words:
+    clauses ending in "?" and clauses joined by "and"/","/"&" that open with a question word.
+    Empty for a single question (the usual case, which costs nothing more)."""
+    pieces = [
+        piece.strip(" ,;&-")
+        for sentence in _CLAUSE_END.split(text.strip())
+        for piece in _JOINED.split(sentence)
+    ]
+    asked = [
+        p
+        for p in pieces
+        if len(_WORD.findall(p.lower())) >= 2 and (p.endswith("?") or _ASKS.match(p))
+    ]
+    return asked if len(pieces) > 1 else []
 
 
 def _is_foreign(text: str) -> bool:
@@ -99,13 +150,14 @@ class Matcher:
         self.knowledge = knowledge
         self.thresholds = thresholds or Thresholds()
         self.entries: list[Entry] = list(knowledge.entries.values())
+        self._positions = {entry.id: n for n, entry in enumerate(self.entries)}
         items = []
         for entry in self.entries:
             topic = knowledge.topics.get(entry.topic)
             title = topic.title if topic else ""
             context = [(entry.answer, _ANSWER_WEIGHT), (title, _TITLE_WEIGHT)]
             items.append(Item(entry.id, [*entry.questions, *entry.keywords], context))
-        self.index = Index(items, knowledge.normalizer, weights)
+        self.index = Index(items, knowledge.normalizer, weights, fuzzy_everywhere=False)
         # What the articles do not cover, scored on the entries' scale (their IDF).
         self.outside_topics = list(knowledge.outside.values())
         self.outside = Index(
@@ -152,6 +204,51 @@ class Matcher:
         intent = smalltalk.smalltalk_intent(plain)
         if intent:
             return Result(text, Status.SMALLTALK, reply=smalltalk.reply_for(intent), reason=intent)
+        beyond = smalltalk.beyond_articles(f"{plain} {' '.join(corrected)}")
+        if beyond:  # an opinion, a prediction, advice: no article answers it, whatever it names
+            return Result(text, Status.DECLINED, reason=BEYOND, about=beyond)
+        whole = self._match_words(text, corrected)
+        clauses = question_clauses(text)
+        if clauses:
+            whole = self._combine(whole, [self._match_words(c, self.corrected(c)) for c in clauses])
+        return self._offer(whole)
+
+    def _offer(self, result: Result) -> Result:
+        """A decline still offers the closest entries when they come near an answer: the
+        reader is told the articles don't cover the question, and, if the bot misjudged it,
+        the entry is one tap away instead of lost."""
+        if result.status is not Status.DECLINED or not result.candidates:
+            return result
+        th = self.thresholds
+        top = result.candidates[0]
+        if result.reason == "not-covered":
+            # The articles lack what was asked; the entry on the same person or thing is
+            # offered ("how did Ji Sung-ho lose his leg?": "Who is Ji Sung-ho?"), nothing else.
+            same = top.score >= th.offer_named and self._same_subject(result.question, top.entry)
+            return replace(result, alternatives=(top,)) if same else result
+        if result.reason not in _OFFERED:
+            return result
+        offers = tuple(
+            c
+            for c in result.candidates[:2]
+            if c.score >= th.offer and c.score > top.score - th.close
+        )
+        return replace(result, alternatives=offers) if offers else result
+
+    def _same_subject(self, question: str, entry: Entry) -> bool:
+        """The question names what the entry is about: a word asked with at most two entries
+        (a name: Buergenthal, Ji Sung-ho, Chongjin) is in both."""
+        position = self._positions[entry.id]
+        asked = {
+            token
+            for pos in self.index.item_phrasings[position]
+            for token in self.index.phrasing_tokens[pos]
+            if self.index.breadth.get(token, 0) <= _NAMING
+        }
+        return not asked.isdisjoint(self.tokens(question))
+
+    def _match_words(self, text: str, corrected: list[str]) -> Result:
+        """One question's decision from its typo-corrected words."""
         tokens = self.knowledge.normalizer.tokens(" ".join(corrected))
         scored = self.rank(" ".join(corrected), tokens)
         if scored:
@@ -160,6 +257,33 @@ class Matcher:
         else:
             result = Result(text, Status.DECLINED, reason="off-topic")
         return self._not_covered(result, " ".join(corrected), tokens)
+
+    def _combine(self, whole: Result, parts: list[Result]) -> Result:
+        """A message of several questions (or a story and a question) read clause by clause:
+        a clause an entry answers is not lost to the rest's words (a tag's "bold?", a story
+        the FAQ never mentions), and a second question answered by another entry is answered
+        too ("where was the second summit and did human rights come up?")."""
+        answered = [
+            p
+            for n, p in enumerate(parts)
+            if p.status is Status.ANSWERED
+            and p.entry is not None
+            and not (n and _REFERS_BACK.search(p.question))  # "who paid for it?": for what?
+        ]
+        uncovered = any(p.reason == "not-covered" for p in parts)
+        if whole.status is Status.ANSWERED and whole.entry is not None:
+            main = whole
+        elif answered and not (whole.reason == "not-covered" and uncovered):
+            main = replace(answered[0], question=whole.question)
+            answered = answered[1:]
+        else:
+            return whole
+        extra: list[Result] = []
+        for part in answered:
+            shown = {e.id for e in (main.entry, *(p.entry for p in extra))}
+            if part.entry.id not in shown and len(extra) < MAX_PARTS - 1:
+                extra.append(part)
+        return replace(main, parts=tuple(extra)) if extra else main
 
     def _not_covered(self, result: Result, text: str, tokens: list[str]) -> Result:
         """A question closer to a topic the articles lack than to any entry is declined by
@@ -170,13 +294,24 @@ class Matcher:
             return result
         if result.status is not Status.DECLINED and top.score < result.score + th.outside_margin:
             return result
+        about = self.outside_topics[top.item].about
         return Result(
             result.question,
             Status.DECLINED,
             result.score,
             candidates=result.candidates,
             reason="not-covered",
-            about=self.outside_topics[top.item].about,
+            about=about if self._names(tokens, about) else "",
+        )
+
+    def _names(self, tokens: list[str], about: str) -> bool:
+        """Whether a refusal may name this topic: only when the question shares a telling word
+        with it. "what's the weather in Pyongyang?" declined near "the state of US-North Korea
+        relations" must not be told that is what it asked; such a refusal names no topic."""
+        asked = set(tokens)
+        return any(
+            t in asked and self.index.breadth.get(t, 0) < _TELLING
+            for t in self.knowledge.normalizer.tokens(about)
         )
 
     def _decide(
@@ -197,16 +332,18 @@ class Matcher:
             return Result(
                 text, Status.DECLINED, best.score, candidates=candidates, reason="unknown"
             )
+        close = tuple(c for c, _ in scored[:3] if c.score > best.score - th.close)
         if best.entry.id in self.index.named.get(frozenset(tokens), ()):
             return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
-        close = tuple(c for c, _ in scored[:3] if c.score > best.score - th.close)
         runner_up = scored[1][0].score if len(scored) > 1 else 0.0
         if size <= th.vague and all(self.index.breadth.get(t, 0) >= th.broad for t in tokens):
             # One broad word fits many entries equally well: ask rather than guess.
             return Result(text, Status.SUGGEST, best.score, candidates=candidates, reason="close")
         margin = th.margin if size <= th.vague else th.tie
         if best.score - runner_up >= margin or len(close) == 1:
-            return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
+            return Result(
+                text, Status.ANSWERED, best.score, best.entry, candidates, alternatives=close[1:]
+            )
         return Result(text, Status.SUGGEST, best.score, candidates=close, reason="close")
 
     # -- scoring ------------------------------------------------------------------------------

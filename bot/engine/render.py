@@ -4,11 +4,13 @@ Everything from users or the FAQ is escaped here, in one place."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from bot.engine import smalltalk
 from bot.engine.knowledge import Knowledge
-from bot.engine.matcher import Result, Status
+from bot.engine.matcher import BEYOND, Result, Status
 from bot.engine.models import Entry, Source
 from bot.text import shorten
 
@@ -98,26 +100,51 @@ def source_line(source: Source) -> str:
     return f"{outlet(source)}, {title(source)}, {byline(source)}, {human_date(source)}"
 
 
+UNDERSTOOD = 120  # the question line over an answer: one short line on a phone
+
+
+def understood(entry: Entry) -> str:
+    """The question an answer answers, shown over it: whichever way a question was routed
+    here, the reader sees at once what the bot understood, and can tell a misreading."""
+    return shorten(entry.questions[0], UNDERSTOOD)
+
+
+NOT_WHAT_YOU_ASKED = "Not what you asked?"
+CLOSEST = "Closest I have:"  # a decline's offer, when an entry came near an answer
+
+
 def topic_list(knowledge: Knowledge) -> str:
     return ", ".join(t.title for t in knowledge.topics.values())
 
 
 # -- plain text ----------------------------------------------------------------------------------
+def plain_answer(entry: Entry, knowledge: Knowledge) -> str:
+    """One entry: the question it answers, the answer, its sources with their quotes."""
+    lines = [f"Q: {understood(entry)}", entry.answer, "", "Sources:"]
+    for n, (s, quotes) in enumerate(citations_by_source(entry, knowledge), 1):
+        lines.append(f"  [{n}] {source_line(s)}")
+        lines.append(f"      {s.url}")
+        lines += [f"      \u201c{quote}\u201d" for quote in quotes]
+    return "\n".join(lines)
+
+
 def plain(result: Result, knowledge: Knowledge) -> str:
     if result.status is Status.ANSWERED and result.entry:
-        lines = [result.entry.answer, "", "Sources:"]
-        for n, (s, quotes) in enumerate(citations_by_source(result.entry, knowledge), 1):
-            lines.append(f"  [{n}] {source_line(s)}")
-            lines.append(f"      {s.url}")
-            lines += [f"      \u201c{quote}\u201d" for quote in quotes]
-        return "\n".join(lines)
+        text = "\n\n".join(plain_answer(entry, knowledge) for entry in result.entries)
+        if result.alternatives:
+            others = "; ".join(c.entry.questions[0] for c in result.alternatives)
+            text += f"\n\n{NOT_WHAT_YOU_ASKED} Perhaps: {others}"
+        return text
     if result.status is Status.SUGGEST:
         lines = ["I'm not sure which you mean. Did you mean:"]
         lines += [f"  {n}. {c.entry.questions[0]}" for n, c in enumerate(result.candidates, 1)]
         return "\n".join(lines)
     if result.status is Status.SMALLTALK:
         return result.reply or ""
-    return declined_text(result, knowledge)
+    text = declined_text(result, knowledge)
+    if result.alternatives:
+        text += f"\n\n{CLOSEST} " + "; ".join(c.entry.questions[0] for c in result.alternatives)
+    return text
 
 
 def declined_text(result: Result, knowledge: Knowledge) -> str:
@@ -130,6 +157,8 @@ def declined_text(result: Result, knowledge: Knowledge) -> str:
         )
     if result.reason == "injection":
         return "I only answer questions about North Korea's human-rights record, from my sources."
+    if result.reason == BEYOND:
+        return smalltalk.beyond_reply(result.about)
     what = result.about if result.reason == "not-covered" and result.about else "that"
     return (
         f"Sorry, my sources don't cover {what}. I answer questions about North Korea's "
@@ -151,17 +180,34 @@ def credit_html(source: Source) -> str:
 
 
 def answer_html(
-    entry: Entry, knowledge: Knowledge, *, quotes: bool = True, after: Entry | None = None
+    entry: Entry,
+    knowledge: Knowledge,
+    *,
+    quotes: bool = True,
+    after: Entry | None = None,
+    also: Sequence[Entry] = (),
 ) -> str:
-    """The answer and one short line per article (the outlet as the link, the author as far
-    as the text confirms them, the date) stay in view on a phone; the headline, the full
-    byline with what is inferred, and the verbatim quotes are folded into one expandable
-    block per article. `after`: the entry a short follow-up question was read with, named
-    first so the reader knows what "that" was taken to mean."""
-    parts = [escape(entry.answer), "", "<b>Sources</b>"]
+    """The question understood, the answer and one short line per article (the outlet as the
+    link, the author as far as the text confirms them, the date) stay in view on a phone; the
+    headline, the full byline with what is inferred, and the verbatim quotes are folded into
+    one expandable block per article. `after`: the entry a short follow-up question was read
+    with, named first so the reader knows what "that" was taken to mean. `also`: the entries
+    answering a multi-part question's other parts, each with its own sources; quotes are
+    dropped (the source lines kept) when all of it would pass Telegram's limit."""
+    blocks = [_answer_block(e, knowledge, quotes) for e in (entry, *also)]
     if after is not None:
         followed = escape(after.questions[0])
-        parts[:0] = [f"<i>\u21aa Following on from \u201c{followed}\u201d</i>", ""]
+        blocks[0] = f"<i>\u21aa Following on from \u201c{followed}\u201d</i>\n{blocks[0]}"
+    html = "\n\n".join(blocks)
+    if len(html) > TELEGRAM_LIMIT and quotes:  # never send a 400
+        return answer_html(entry, knowledge, quotes=False, after=after, also=also)
+    if len(html) > TELEGRAM_LIMIT and also:  # still too long: the parts that fit
+        return answer_html(entry, knowledge, quotes=False, after=after, also=also[:-1])
+    return html
+
+
+def _answer_block(entry: Entry, knowledge: Knowledge, quotes: bool) -> str:
+    parts = [f"<b>{escape(understood(entry))}</b>", escape(entry.answer), "", "<b>Sources</b>"]
     for source, said in citations_by_source(entry, knowledge):
         if not quotes:
             parts.append(f"• {source_line_html(source)}")
@@ -172,10 +218,7 @@ def answer_html(
         folded = [escape(f"{title(source)}{by}")]
         folded += [f"\u201c{escape(quote)}\u201d" for quote in said]
         parts.append(f"<blockquote expandable>{chr(10).join(folded)}</blockquote>")
-    html = "\n".join(parts)
-    if len(html) > TELEGRAM_LIMIT:  # never with a 700-character answer, but never send a 400
-        return answer_html(entry, knowledge, quotes=False, after=after)
-    return html
+    return "\n".join(parts)
 
 
 def inline_title(entry: Entry) -> str:
@@ -223,6 +266,7 @@ def result_dict(result: Result, knowledge: Knowledge) -> dict[str, object]:
     return {
         "question": result.question,
         "status": str(result.status),
+        "understood": understood(entry) if entry else None,
         "answer": answer,
         "entry_id": entry.id if entry else None,
         "score": round(result.score, 1),
@@ -233,6 +277,13 @@ def result_dict(result: Result, knowledge: Knowledge) -> dict[str, object]:
         ]
         if result.status is Status.SUGGEST
         else [],
+        "parts": [
+            {"entry_id": e.id, "understood": understood(e), "answer": e.answer}
+            for e in result.entries[1:]
+        ],
+        "not_what_you_asked": [
+            {"entry_id": c.entry.id, "question": c.entry.questions[0]} for c in result.alternatives
+        ],
         "why": why_dict(result),
     }
 
@@ -245,5 +296,6 @@ def why_dict(result: Result) -> dict[str, object]:
         "reason": result.reason or str(result.status),
         "best": ranked[0] if ranked else None,
         "runner_up": ranked[1] if len(ranked) > 1 else None,
-        "not_covered": result.about or None,
+        "not_covered": result.about if result.reason == "not-covered" else None,
+        "beyond": result.about if result.reason == BEYOND else None,
     }

@@ -179,3 +179,84 @@ def reply_for(intent: str) -> str:
 
 def looks_like_injection(text: str) -> bool:
     return bool(_INJECTION.search(text))
+
+
+# -- questions the articles cannot answer by their nature ----------------------------------------
+# A question asking what one of the articles (or a writer, a group) says is about the articles,
+# whatever it asks: "what did HRW think Trump should do?" is answered from them.
+_ATTRIBUTED = re.compile(
+    r"\b(accord(ing)? to|articles?|piece|dispatch|vox|hrw|human rights watch|"
+    r"just security|time magazine|in time|huffpost|huffington|amnesty|writers?|authors?|"
+    r"op ?eds?|critics?|experts?|analysts?|activists?|advocates?|the un said|"
+    r"report(ed|s)? (say|said)|"
+    r"(do|does|did) (they|it|he|she|singh|robertson|bencosme|enos|ward) (say|said|argue|think)|"
+    r"sources? (say|said))\b"
+)
+_BEYOND: dict[str, re.Pattern[str]] = {
+    # The bot's own view or feelings: "what do you think", "ur opinion", "does it make you sad".
+    "opinion": re.compile(
+        r"\b(what do (you|u|ya) think|do (you|u) (think|believe|agree|like|feel)|"
+        r"(your|ur|yr) (own )?(opinion|view|views|take|thoughts?|feelings?)|"
+        r"in (your|ur) (opinion|view)|how do (you|u) feel|what went through (your|ur) mind|"
+        r"(are|were) (you|u) (sad|happy|angry|upset|shocked|surprised|moved)|"
+        r"make (you|u) (feel|sad|angry)|(is|was) (trump|kim|kim jong un|he) (a )?"
+        r"(good|bad|great|evil|terrible|best|worst|smart|stupid|crazy)( (man|person|leader|"
+        r"president|guy))?|(was|is) (trump|kim|he|it|the us) (right|wrong) to|"
+        r"who is (better|worse)|who do (you|u) (like|prefer|support))\b"
+    ),
+    # What will happen: the articles were written in 2018 and 2019.
+    "prediction": re.compile(
+        r"\b(will|gonna|going to)\b.{0,60}\b(ever|one day|someday|eventually|in the future|"
+        r"next year|in \d+ years|by 20\d\d)\b|\bwhat will happen\b|\bpredict|\bforecast|"
+        r"\bwill (there|north korea|nk|kim|trump) (be|ever|collapse|fall|reunif)|"
+        r"\b(reunif\w*|collapse) (happen|come)\b|\bwhen will\b|\bis (it|there) going to\b"
+    ),
+    # What ought to be done, asked of the bot: "should travel be banned?"
+    "advice": re.compile(
+        r"\bshould (it|travel|tourism|tourists|americans|people|we|i|the us|america|the world)"
+        r"\b.{0,40}\b(be |go |travel|visit|boycott|banned|prohibited|allowed|illegal|legal)|"
+        r"\b(is it|would it be) (ok|okay|safe|right|wrong|ethical|moral) to\b|"
+        r"\bwhat (can|should) (i|we) do\b|\bhow (can|could) (i|we) help\b"
+    ),
+    # What ordinary North Koreans think: no article asked them.
+    "people-think": re.compile(
+        r"\b(do|does|what do|how do|what does) (ordinary |regular |average |most |normal |the )?"
+        r"(north koreans?|people in (north korea|nk|the north)|nk people|koreans|citizens)"
+        r"( really| actually| still| even)? (think|feel|believe|like|love|hate|want|support|"
+        r"consider|say)\b"
+    ),
+    # The UN's sanctions: the articles' sanctions answers are about US law.
+    "un-sanctions": re.compile(
+        r"\b(un|united nations|security council|unsc)\b.{0,60}\b(lift|ease|end|remove|waive|"
+        r"drop)\w*\b.{0,30}\bsanction|\b(lift|ease|end|remove|waive|drop)\w*\b.{0,40}\b(un|"
+        r"united nations|security council|unsc)\b.{0,15}sanction"
+    ),
+}
+BEYOND_REPLIES = {
+    "opinion": "I have no opinions or feelings of my own to give:",
+    "prediction": "I can't say what will happen: my articles were written in 2018 and 2019, and",
+    "advice": "What ought to be done is a judgement I leave to you:",
+    "people-think": "No article asked ordinary North Koreans what they think:",
+    "un-sanctions": "My articles discuss US sanctions law, not how UN sanctions are lifted:",
+}
+BEYOND_TAIL = (
+    "I report what my five articles (Vox, Human Rights Watch, Just Security, TIME and HuffPost)"
+    " say, with quotes. You can ask what they say, for example: what did Human Rights Watch"
+    " say about the Singapore summit?"
+)
+
+
+def beyond_articles(words: str) -> str | None:
+    """The kind of question the articles cannot answer by nature (the bot's opinion, a
+    prediction, advice, what ordinary North Koreans think, the UN's sanctions), or None.
+    `words` is the question lower-cased and stripped of punctuation. One asking what an
+    article or a writer says is never such a question."""
+    if _ATTRIBUTED.search(words):
+        return None
+    return next((kind for kind, pattern in _BEYOND.items() if pattern.search(words)), None)
+
+
+def beyond_reply(kind: str) -> str:
+    """Why the bot declines such a question: it reports, it does not judge or foresee."""
+    head = BEYOND_REPLIES.get(kind, "That is not something my articles can answer:")
+    return f"{head} {BEYOND_TAIL}"

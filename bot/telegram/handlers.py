@@ -96,13 +96,19 @@ async def send_answer(
     *,
     quote: bool,
     after: Entry | None = None,
+    result: Result | None = None,
 ) -> None:
     """An entry's answer with its sources and buttons, as a reply in `message`'s chat; the
-    chat remembers it for short follow-ups."""
+    chat remembers it for short follow-ups. `result`: the match it came from, whose other
+    parts are answered with it and whose runners-up are offered under it."""
     svc = service(context)
+    also = result.entries[1:] if result else ()
+    alternatives = [c.entry for c in result.alternatives] if result else []
     sent = await message.reply_html(
-        render.answer_html(entry, svc.knowledge, after=after),
-        reply_markup=keyboards.answer_keyboard(entry, svc.next_questions(entry)),
+        render.answer_html(entry, svc.knowledge, after=after, also=also),
+        reply_markup=keyboards.answer_keyboard(
+            entry, svc.next_questions(entry), alternatives=alternatives
+        ),
         do_quote=quote,
     )
     recent(context).add(sent.chat_id, sent.message_id, entry.id)
@@ -164,7 +170,9 @@ async def send_result(
     knowledge = service(context).knowledge
     if result.status is Status.ANSWERED and result.entry:
         followed = knowledge.entries.get(after or "") if result.reason == FOLLOW_UP else None
-        await send_answer(message, result.entry, context, quote=quote, after=followed)
+        await send_answer(
+            message, result.entry, context, quote=quote, after=followed, result=result
+        )
     elif result.status is Status.SUGGEST:
         await message.reply_html(
             render.suggest_html(),
@@ -176,7 +184,9 @@ async def send_result(
     else:
         await message.reply_html(
             render.declined_html(result, knowledge),
-            reply_markup=keyboards.topics_keyboard(knowledge),
+            reply_markup=keyboards.declined_keyboard(
+                knowledge, [c.entry for c in result.alternatives]
+            ),
             do_quote=quote,
         )
 
@@ -325,7 +335,10 @@ async def on_callback(update: Update, context: Context) -> None:
         if message:
             entry = knowledge.entries[args[0]]
             markup = keyboards.answer_keyboard(
-                entry, service(context).next_questions(entry), voted=True
+                entry,
+                service(context).next_questions(entry),
+                voted=True,
+                alternatives=keyboards.offered_in(message.reply_markup, knowledge),
             )
             await _quietly(query.edit_message_reply_markup(markup))
         return

@@ -48,17 +48,55 @@ def share_button(entry: Entry) -> InlineKeyboardButton:
     )
 
 
+NOT_WHAT_YOU_ASKED = "Not what you asked?"
+CLOSEST = "Closest I have:"
+
+
+def not_what_you_asked(alternatives: Sequence[Entry]) -> list[list[InlineKeyboardButton]]:
+    """One row per entry close behind the answer: the right one is one tap away when the
+    matcher read the question as another (the answer opens with what it understood)."""
+    return [
+        [
+            InlineKeyboardButton(
+                short(f"{NOT_WHAT_YOU_ASKED} {e.questions[0]}"), callback_data=f"{ENTRY}:{e.id}"
+            )
+        ]
+        for e in alternatives
+    ]
+
+
+def offered_in(markup: InlineKeyboardMarkup | None, knowledge: Knowledge) -> list[Entry]:
+    """The "Not what you asked?" entries a message's keyboard offers: kept when its votes go
+    (a 👎 is often the reader saying just that)."""
+    rows = markup.inline_keyboard if markup else ()
+    found = []
+    for row in rows:
+        for button in row:
+            kind, args = parse(str(button.callback_data or ""))
+            offered = kind == ENTRY and args and button.text.startswith(NOT_WHAT_YOU_ASKED)
+            if offered and args[0] in knowledge.entries:
+                found.append(knowledge.entries[args[0]])
+    return found
+
+
 def answer_keyboard(
-    entry: Entry, next_questions: Sequence[Entry] = (), *, voted: bool = False
+    entry: Entry,
+    next_questions: Sequence[Entry] = (),
+    *,
+    voted: bool = False,
+    alternatives: Sequence[Entry] = (),
 ) -> InlineKeyboardMarkup:
-    """Votes and Share, then a button per follow-up question (pressed, it answers in a new
-    message), then the rest of the topic. Once voted, the votes go and the rest stays."""
+    """ "Not what you asked?" first when another entry was close behind, then votes and Share,
+    then a button per follow-up question (pressed, it answers in a new message), then the
+    rest of the topic. Once voted, the votes go and the rest stays."""
     votes = [
         InlineKeyboardButton("👍", callback_data=f"{VOTE}:{entry.id}:+"),
         InlineKeyboardButton("👎", callback_data=f"{VOTE}:{entry.id}:-"),
     ]
+    follow = [e for e in next_questions if e not in alternatives]
     return InlineKeyboardMarkup(
         [
+            *not_what_you_asked(alternatives),
             [*([] if voted else votes), share_button(entry)],
             *(
                 [
@@ -66,7 +104,7 @@ def answer_keyboard(
                         f"❓ {short(e.questions[0])}", callback_data=f"{ENTRY}:{e.id}"
                     )
                 ]
-                for e in next_questions
+                for e in follow
             ),
             [InlineKeyboardButton("More on this topic", callback_data=f"{MORE}:{entry.topic}")],
         ]
@@ -84,6 +122,20 @@ def suggestions_keyboard(candidates: tuple[Candidate, ...]) -> InlineKeyboardMar
             for c in candidates
         ]
     )
+
+
+def declined_keyboard(knowledge: Knowledge, closest: Sequence[Entry] = ()) -> InlineKeyboardMarkup:
+    """A decline's buttons: the closest entries when one came near an answer (if the bot
+    misjudged the question, the right answer is one tap away), then every topic."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                short(f"{CLOSEST} {e.questions[0]}"), callback_data=f"{ENTRY}:{e.id}"
+            )
+        ]
+        for e in closest
+    ]
+    return InlineKeyboardMarkup([*rows, *topics_keyboard(knowledge).inline_keyboard])
 
 
 def topics_keyboard(knowledge: Knowledge) -> InlineKeyboardMarkup:

@@ -48,9 +48,13 @@ def test_ask_json_has_every_field() -> None:
         "score",
         "sources",
         "suggestions",
+        "understood",
+        "parts",
+        "not_what_you_asked",
         "why",
     }
     assert data["status"] == "answered" and "Heritage" in data["answer"]
+    assert data["understood"] and data["understood"].endswith("?")
     assert data["why"]["best"]["entry_id"] == data["entry_id"]
     assert 0 <= data["score"] <= 100
     source = data["sources"][0]

@@ -199,3 +199,129 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
     result = matcher.match(question)
     assert result.status is Status.DECLINED and result.entry is None
     assert result.about, "a topic of knowledge/not-covered.yaml should name what is missing"
+
+
+# -- what the articles cannot answer by their nature (issue 20, item 4) -------------------------
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What do you think of Kim Jong Un?", "opinion"),
+        ("is trump a good president", "opinion"),
+        (
+            "What went through your mind when you saw Kim Jong Un and President Trump "
+            "shaking hands?",
+            "opinion",
+        ),
+        ("Will North Korea ever close its camps?", "prediction"),
+        (
+            "Travel to North Korea: should it be prohibited after the American student's death?",
+            "advice",
+        ),
+        ("what do north koreans think of kim", "people-think"),
+        ("Can the Security Council lift its sanctions on North Korea?", "un-sanctions"),
+    ],
+)
+def test_a_question_no_article_can_answer_is_declined_saying_why(
+    matcher: Matcher, knowledge: kb.Knowledge, question: str, kind: str
+) -> None:
+    """Naming Kim, Warmbier or sanctions must not get that name's entry: the reader would take
+    the entry's facts as the bot's opinion, prediction or advice."""
+    result = matcher.match(question)
+    assert (result.status, result.reason, result.about) == (Status.DECLINED, "beyond", kind)
+    reply = render.declined_text(result, knowledge)
+    assert "I report what my five articles" in reply and "Sorry" not in reply
+
+
+def test_asking_what_an_article_says_is_still_answered(matcher: Matcher) -> None:
+    result = matcher.match(
+        "According to Human Rights Watch, should the US raise human rights with Kim?"
+    )
+    assert result.status is Status.ANSWERED
+
+
+# -- a refusal names the topic asked about, or none (issue 22) -----------------------------------
+@pytest.mark.parametrize(
+    "question", ["what's the weather in Pyongyang today?", "little rocket man"]
+)
+def test_a_refusal_does_not_name_a_topic_the_question_never_mentioned(
+    matcher: Matcher, knowledge: kb.Knowledge, question: str
+) -> None:
+    result = matcher.match(question)
+    assert result.status is Status.DECLINED
+    assert render.declined_text(result, knowledge).startswith("Sorry, my sources don't cover that.")
+
+
+def test_a_refusal_still_names_the_topic_asked_about(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    result = matcher.match("when was kim jong un born")
+    assert result.reason == "not-covered"
+    assert "how old Kim Jong Un is" in render.declined_text(result, knowledge)
+
+
+# -- several questions in one message (issue 20, item 5; issue 23) -------------------------------
+def test_a_question_in_html_tags_is_answered_like_its_words(matcher: Matcher) -> None:
+    """The tags go; "bold?", their content, is a clause of its own and must not sink the
+    question beside it."""
+    plain = matcher.match("what about forced labour?")
+    tagged = matcher.match("<b>bold?</b> & what about forced labour?")
+    assert plain.status is Status.ANSWERED
+    assert (tagged.status, tagged.entry) == (plain.status, plain.entry)
+
+
+def test_two_questions_in_one_message_get_both_answers(matcher: Matcher) -> None:
+    result = matcher.match("how many people are in the prison camps and who was Otto Warmbier?")
+    answers = " ".join(e.answer for e in result.entries)
+    assert result.status is Status.ANSWERED and len(result.entries) == 2
+    assert "120,000" in answers and "Warmbier" in answers
+
+
+def test_where_and_whether_in_one_question_are_both_answered(matcher: Matcher) -> None:
+    result = matcher.match("where was the second summit and did human rights come up?")
+    answers = " ".join(e.answer for e in result.entries)
+    assert "Vietnam" in answers or "Hanoi" in answers
+    assert "human rights" in answers
+
+
+def test_a_clause_that_refers_back_is_not_answered_alone(matcher: Matcher) -> None:
+    """ "who paid for it?" means nothing without what "it" is: never the entry on unpaid
+    labour."""
+    result = matcher.match("I saw the parade on tv. who paid for it?")
+    assert result.status is not Status.ANSWERED
+
+
+def test_an_answer_with_a_close_runner_up_offers_it(matcher: Matcher) -> None:
+    result = matcher.match("how many people are in the prison camps")
+    assert result.status is Status.ANSWERED
+    assert all(c.entry is not result.entry for c in result.alternatives)
+    offered = [
+        matcher.match(q).alternatives
+        for q in ("summit human rights", "when did trump and kim meet", "sanctions on kim")
+    ]
+    assert any(offered), "no answer offers its close runner-up"
+
+
+def test_a_decline_near_an_entry_offers_it_one_tap_away(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    """A short question with a word the FAQ never uses is declined (it is usually about
+    something else), but when an entry came near, it is offered: if the bot misjudged, the
+    answer is one tap away. An off-subject question is offered nothing."""
+    result = matcher.match("did warmbier swipe a poster")
+    assert (result.status, result.reason) == (Status.DECLINED, "unknown")
+    assert [c.entry.id for c in result.alternatives][:1] == ["warmbier-who-was-he"]
+    assert f"{render.CLOSEST} Who was Otto Warmbier?" in render.plain(result, knowledge)
+    assert not matcher.match("what's the best pizza in naples?").alternatives
+
+
+def test_a_not_covered_question_about_a_named_person_offers_that_persons_entry(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    """The articles don't say where Ji Sung-ho lives, but they do say who he is: one tap
+    away, offered as the closest, not as an answer. A question naming nobody the FAQ covers
+    is offered nothing."""
+    result = matcher.match("where does ji sung-ho live today")
+    assert (result.status, result.reason) == (Status.DECLINED, "not-covered")
+    assert [c.entry.id for c in result.alternatives] == ["people-ji-sung-ho"]
+    assert render.CLOSEST in render.plain(result, knowledge)
+    assert not matcher.match("when was kim jong un born").alternatives

@@ -81,7 +81,8 @@ def test_an_answer_shows_little_beyond_its_text_before_the_fold(knowledge: kb.Kn
         shown, whole = folded_and_shown(html)
         articles = render.citations_by_source(entry, knowledge)
         assert len(whole) <= render.TELEGRAM_LIMIT and len(html) <= render.TELEGRAM_LIMIT
-        assert len(shown) - len(entry.answer) <= 12 + 80 * len(articles), entry.id
+        heading = len(render.understood(entry)) + 1  # the question line over the answer
+        assert len(shown) - len(entry.answer) - heading <= 12 + 80 * len(articles), entry.id
         for source, quotes in articles:
             assert shown.count(source.outlet) >= 1 and render.human_date(source) in shown
             assert render.title(source) in whole  # folded, not dropped
@@ -134,3 +135,49 @@ def test_inline_titles_and_descriptions_fit_a_phone_cut_at_a_word(
                 kept = shown.removesuffix("…")
                 assert shown.endswith("…") and full.startswith(kept)
                 assert full[len(kept)] in " ,;:-–—"  # cut between words, not inside one
+
+
+# -- what the bot understood ---------------------------------------------------------------------
+def test_every_answer_opens_with_the_question_it_answers(knowledge: kb.Knowledge) -> None:
+    """Whichever phrasing routed a question to an entry, the reader sees first which question
+    the bot answered, in one short line, in every form an answer takes."""
+    for entry in list(knowledge.entries.values())[:20]:
+        result = Result(question="anything", status=Status.ANSWERED, entry=entry)
+        line = render.understood(entry)
+        assert len(line) <= render.UNDERSTOOD and "\n" not in line
+        assert line[:-1] in entry.questions[0]
+        whole, _ = parse_html(render.answer_html(entry, knowledge))
+        assert whole.splitlines()[0] == line
+        assert render.plain(result, knowledge).splitlines()[0] == f"Q: {line}"
+        assert render.result_dict(result, knowledge)["understood"] == line
+
+
+def test_an_entry_close_behind_is_offered_under_the_answer(knowledge: kb.Knowledge) -> None:
+    from bot.engine.matcher import Candidate
+
+    first, second = knowledge.entries["summits-hanoi"], knowledge.entries["summits-singapore"]
+    result = Result(
+        question="q",
+        status=Status.ANSWERED,
+        entry=first,
+        alternatives=(Candidate(second, 60.0),),
+    )
+    text = render.plain(result, knowledge)
+    assert text.rstrip().endswith(f"{render.NOT_WHAT_YOU_ASKED} Perhaps: {second.questions[0]}")
+    assert render.result_dict(result, knowledge)["not_what_you_asked"] == [
+        {"entry_id": second.id, "question": second.questions[0]}
+    ]
+
+
+def test_a_multi_part_answer_shows_each_part_with_its_sources_within_the_limit(
+    knowledge: kb.Knowledge,
+) -> None:
+    entries = list(knowledge.entries.values())
+    first, rest = entries[0], tuple(entries[1:8])
+    html = render.answer_html(first, knowledge, also=rest)
+    whole, _ = parse_html(html)
+    assert len(whole) <= render.TELEGRAM_LIMIT and len(html) <= render.TELEGRAM_LIMIT
+    two = render.answer_html(first, knowledge, also=rest[:1])
+    for entry in (first, rest[0]):
+        assert escape(entry.answer) in two and escape(render.understood(entry)) in two
+    assert two.count("<b>Sources</b>") == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from html import escape
 
 import httpx
 import pytest
@@ -268,3 +269,44 @@ def test_the_command_menu_is_set_per_scope(api, bot) -> None:
     assert "subscribe" not in group and "unsubscribe" not in group
     assert set(group) < set(admins) and {"subscribe", "unsubscribe"} <= set(admins)
     assert "start" not in group  # /start answers in private chats only
+
+
+# -- what the bot understood, and the one tap to the right answer (issue 20, item 2) ------------
+def test_an_answer_opens_with_its_question_and_offers_the_close_one(api, bot, knowledge) -> None:
+    """The reader sees which question was answered; when another entry was close behind it
+    is a button away, and pressing it answers that entry, opening with its own question."""
+    sent = ask(api, "summit human rights", 31)
+    assert answered(sent)
+    first_line = sent["text"].splitlines()[0]
+    assert first_line.startswith("<b>") and first_line.endswith("</b>")
+    shown = next(
+        e for e in knowledge.entries.values() if f"<b>{escape(e.questions[0])}</b>" == first_line
+    )
+    offered = [b for b in buttons(sent) if b["text"].startswith("Not what you asked?")]
+    assert offered and all(b["callback_data"] != f"e:{shown.id}" for b in offered)
+    api.callback_query(offered[0]["callback_data"], sent.result, user_id=31)
+    other = knowledge.entries[offered[0]["callback_data"].removeprefix("e:")]
+    answer = api.wait_for("sendMessage", lambda c: c["chat_id"] == 31 and c is not sent)
+    assert answer["text"].startswith(f"<b>{escape(other.questions[0])}</b>") and answered(answer)
+
+
+def test_a_thumbs_down_keeps_the_close_one_on_offer(api, bot) -> None:
+    sent = ask(api, "summit human rights", 32)
+    offered = [b["text"] for b in buttons(sent) if b["text"].startswith("Not what you asked?")]
+    down = next(b for b in buttons(sent) if b["text"] == "👎")
+    api.callback_query(down["callback_data"], sent.result, user_id=32)
+    edit = api.wait_for("editMessageReplyMarkup")
+    kept = [b["text"] for b in buttons(edit)]
+    assert offered and all(label in kept for label in offered) and "👎" not in kept
+
+
+def test_two_questions_in_one_message_get_two_sourced_answers(api, bot) -> None:
+    sent = ask(api, "how many people are in the prison camps and who was Otto Warmbier?", 33)
+    assert sent["text"].count("<b>Sources</b>") == 2
+    assert "120,000" in sent["text"] and "Warmbier" in sent["text"]
+    assert len(sent["text"]) <= 4096
+
+
+def test_an_opinion_is_declined_saying_why(api, bot) -> None:
+    sent = ask(api, "What do you think of Kim Jong Un?", 34)
+    assert "I report what my five articles" in sent["text"] and not answered(sent)

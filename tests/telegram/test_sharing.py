@@ -3,6 +3,8 @@ that fit Telegram's limits. The real bot process, over HTTP, against tests/botap
 
 from __future__ import annotations
 
+from html import escape
+
 import pytest
 from conftest import ask, buttons
 
@@ -65,3 +67,18 @@ def test_an_answer_keeps_its_headlines_and_quotes_below_the_fold(api, bot, knowl
     entry = knowledge.entries["camps-how-many"]
     assert len(text) - folded < len(entry.answer) + 300
     assert text.count("Human Rights Watch, by Phil Robertson") == 1  # each article once
+
+
+def test_a_deep_link_and_an_inline_result_open_with_the_question_they_answer(
+    api, bot, knowledge
+) -> None:
+    """Forwarded or shared, an answer still says which question it answers."""
+    entry = knowledge.entries["camps-how-many"]
+    call = ask(api, f"/start {entry.id}", 48)
+    assert call["text"].startswith(f"<b>{escape(entry.questions[0])}</b>\n")
+    api.inline_query("how many people are in the prison camps", user_id=48)
+    results = api.wait_for("answerInlineQuery")["results"]
+    for result in results:
+        text = result["input_message_content"]["message_text"]
+        question = knowledge.entries[result["id"]].questions[0]
+        assert text.startswith(f"<b>{escape(question)}</b>\n")
