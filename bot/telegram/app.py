@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot.engine.service import FaqService
 from bot.settings import Settings
 from bot.storage import Store, open_store
+from bot.storage.offloop import OffLoopStore
 from bot.telegram import briefings, handlers, maintenance, subscriptions
 from bot.telegram.delivery import DeliveryLimiter
 from bot.telegram.updates import ChatOrderedProcessor, HandledUpdates, PolledOnlyWithRoom
@@ -174,7 +175,7 @@ def _start_failed(settings: Settings, exc: TelegramError) -> StartFailed:
 
 def run(settings: Settings, *, webhook: bool) -> None:
     """Raises StoreError, KnowledgeError or StartFailed before the bot serves anyone."""
-    store = open_store(settings.database, settings.bot_data_dir)
+    store = OffLoopStore(open_store(settings.database, settings.bot_data_dir))
     try:
         service = FaqService(settings.knowledge_dir, store)  # KnowledgeError: nothing starts
     except BaseException:

@@ -94,7 +94,7 @@ def _log_reload(how: str, outcome: ReloadOutcome) -> None:
 
 async def purge(context: Context) -> None:
     days = context.bot_data["settings"].retention_days
-    gone = context.bot_data["store"].purge(days)
+    gone = await asyncio.to_thread(context.bot_data["store"].purge, days)
     if gone:
         log.info("retention: removed %d rows older than %d days", gone, days)
 
@@ -126,5 +126,7 @@ async def cmd_report(update: Update, context: Context) -> None:
             "Only the bot's maintainers can see the report, in a private chat."
         )
         return
-    data = report.build(context.bot_data["service"].knowledge, context.bot_data["store"])
+    data = await asyncio.to_thread(  # off the event loop: a slow store delays no answer
+        report.build, context.bot_data["service"].knowledge, context.bot_data["store"]
+    )
     await update.effective_message.reply_html(_pre(report.as_markdown(data, limit=10)))

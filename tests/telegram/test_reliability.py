@@ -8,10 +8,13 @@ a button Telegram stopped waiting for, a huge argument) gets no traceback and no
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import time
 
 import httpx
+import psycopg
 import pytest
 from conftest import ask, buttons
 
@@ -266,3 +269,84 @@ def test_the_webhook_listens_only_where_it_is_told(api, webhook_bot):
     assert httpx.post(url, json={}).status_code == 403  # listening there; no secret
     with pytest.raises(httpx.ConnectError):
         httpx.post(url.replace("127.0.0.2", "127.0.0.1"), json={})
+
+
+# -- a stalled PostgreSQL: answering never waits for the store ------------------------------------
+STALL = 10.0
+
+
+def _backends(url: str) -> list[int]:
+    """The bot's server processes for its database (not this connection's)."""
+    with psycopg.connect(url, autocommit=True) as db:
+        rows = db.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def _delays_while(api, seconds: float) -> list[float]:
+    """Reply delays of questions (answered and declined, each from its own chat) and of an
+    inline query, asked one after another for `seconds`."""
+    delays, user = [], 3000
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        user += 1
+        question = "who is olivia enos" if user % 2 else "what is the capital of peru"
+        delays.append(reply_delay(api, user, question))
+        queued = time.time()
+        api.inline_query("", user_id=user)
+        delays.append(api.wait_for("answerInlineQuery", lambda c, u=user: True).time - queued)
+        api.clear()
+        time.sleep(0.2)
+    return delays
+
+
+@pytest.fixture
+def pg_bot(bot_factory, postgres):
+    url = postgres.fresh_url()
+    bot = bot_factory(DATABASE_URL=url)
+    return bot, url
+
+
+def test_a_stopped_postgres_backend_delays_no_answer(api, pg_bot):
+    bot, url = pg_bot
+    baseline = max(reply_delay(api, 2000 + i, "who is olivia enos") for i in range(3))
+    pids = _backends(url)
+    assert pids
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        delays = _delays_while(api, STALL)
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert max(delays) < baseline + 0.2, (baseline, sorted(delays)[-5:])
+    log = bot.wait_log("store is back", timeout=10)  # or "slow", said once either way
+    assert log.count("store unavailable") <= 1 and "Traceback" not in log
+
+
+def test_a_locked_table_delays_no_answer_and_a_vote_says_try_again(api, pg_bot):
+    bot, url = pg_bot
+    sent = ask(api, "who is olivia enos", 2100)
+    baseline = max(reply_delay(api, 2101 + i, "who is olivia enos") for i in range(3))
+    up = next(b for b in buttons(sent) if b["text"] == "👍")
+    with psycopg.connect(url) as locker:
+        locker.execute(
+            "LOCK TABLE answers, questions, votes, handled_updates IN ACCESS EXCLUSIVE MODE"
+        )
+        started = time.monotonic()
+        api.callback_query(up["callback_data"], sent.result, user_id=2100)
+        press = api.wait_for("answerCallbackQuery", timeout=8)
+        assert "try again" in press["text"] and time.monotonic() - started < 6
+        delays = _delays_while(api, STALL - (time.monotonic() - started))
+        locker.rollback()
+    assert max(delays) < baseline + 0.2, (baseline, sorted(delays)[-5:])
+    log = bot.wait_log("store is back", timeout=10)
+    assert log.count("store unavailable") == 1, log
+    assert "Traceback" not in log
+    with psycopg.connect(url) as db:  # what was asked meanwhile was kept and written after
+        deadline = time.monotonic() + 10
+        while db.execute("SELECT SUM(count) FROM answers").fetchone()[0] < 8:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
