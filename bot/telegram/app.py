@@ -154,6 +154,26 @@ class _QuietBootstrap(logging.Filter):
         return "Bootstrap Initialize" not in record.getMessage()
 
 
+class _QuietStop(logging.Filter):
+    """At a stop, PTB confirms the updates it fetched with one last getUpdates; with the Bot
+    API slow or unreachable that fails, and PTB logs an ERROR with three chained tracebacks
+    although nothing is wrong with the bot. A stop is ordinary: one INFO line says what it
+    means (those updates come again, and the ones handled already are skipped)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "`get_updates` one more time" in str(record.msg):
+            exc = record.exc_info[1] if record.exc_info else None
+            why = f"{type(exc).__name__}: {exc}" if exc else "no answer"
+            record.msg = (
+                "stopping: the Bot API did not confirm the last updates fetched (%s);"
+                " Telegram sends them again and those already handled are skipped"
+            )
+            record.args = (why,)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def _start_failed(settings: Settings, exc: TelegramError) -> StartFailed:
     api = settings.telegram_api_url
     if isinstance(exc, InvalidToken):  # its own text quotes the token; the cause says why
@@ -183,8 +203,9 @@ def run(settings: Settings, *, webhook: bool) -> None:
         raise
     app = build_application(settings, service, store)
     app.bot_data["mode"] = "webhook" if webhook else "polling"
-    quiet = _QuietBootstrap()
+    quiet, stop = _QuietBootstrap(), _QuietStop()
     logging.getLogger("telegram.ext").addFilter(quiet)
+    logging.getLogger("telegram.ext.Updater").addFilter(stop)
     try:
         if webhook:
             url = settings.webhook_url
@@ -204,3 +225,4 @@ def run(settings: Settings, *, webhook: bool) -> None:
         raise _start_failed(settings, exc) from None
     finally:
         logging.getLogger("telegram.ext").removeFilter(quiet)
+        logging.getLogger("telegram.ext.Updater").removeFilter(stop)

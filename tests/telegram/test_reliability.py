@@ -350,3 +350,21 @@ def test_a_locked_table_delays_no_answer_and_a_vote_says_try_again(api, pg_bot):
         while db.execute("SELECT SUM(count) FROM answers").fetchone()[0] < 8:
             assert time.monotonic() < deadline
             time.sleep(0.2)
+
+
+@pytest.mark.parametrize("fault", ["slow", "unreachable"])
+def test_sigterm_while_the_bot_api_is_slow_or_unreachable_is_one_info_line(
+    api, bot_factory, fault
+):
+    bot = bot_factory()
+    ask(api, "who is olivia enos", 2200)
+    if fault == "slow":
+        api.slow_down("getUpdates", 30)  # the long poll and the stop's last confirmation hang
+        time.sleep(1)
+    else:
+        api.stop()
+    assert bot.stop(timeout=60) == 0
+    log = bot.log()
+    assert "Traceback" not in log and " ERROR " not in log, log
+    assert log.count("stopping: the Bot API did not confirm") <= 1
+    assert log.rstrip().endswith("stopped")
