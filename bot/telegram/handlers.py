@@ -303,6 +303,8 @@ async def on_callback(update: Update, context: Context) -> None:
         and len(args) == 2
         and args[0] in knowledge.entries
         and args[1] in ("+", "-")
+        and message is not None
+        and _entry_shown(message, context) == args[0]  # a forged button cannot move votes
     ):
         voter = voter_hash(settings(context).token or "", query.from_user.id)
         try:  # in a thread: a vote may wait a few seconds for the store, nobody else does
@@ -352,6 +354,18 @@ async def on_callback(update: Update, context: Context) -> None:
         )
         return
     await _quietly(query.answer("This button has expired."))
+
+
+def _entry_shown(message: Message, context: Context) -> str | None:
+    """The entry an answer message shows, from what Telegram says the message is (its Share
+    button types that entry's phrasing), so it holds after a restart; else from memory."""
+    for row in message.reply_markup.inline_keyboard if message.reply_markup else ():
+        for button in row:
+            chosen = button.switch_inline_query_chosen_chat
+            if chosen is not None and chosen.query is not None:
+                entry = service(context).exact(chosen.query)
+                return entry.id if entry else None
+    return recent(context).shown_in(message.chat_id, message.message_id)
 
 
 async def _quietly(coro) -> None:

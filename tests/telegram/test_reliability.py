@@ -368,3 +368,20 @@ def test_sigterm_while_the_bot_api_is_slow_or_unreachable_is_one_info_line(
     assert "Traceback" not in log and " ERROR " not in log, log
     assert log.count("stopping: the Bot API did not confirm") <= 1
     assert log.rstrip().endswith("stopped")
+
+
+def test_a_vote_naming_another_entry_than_the_message_shows_is_not_counted(api, bot):
+    sent = ask(api, "who is olivia enos", 2300)
+    shown = next(b for b in buttons(sent) if b["text"] == "👍")["callback_data"].split(":")[1]
+    other = "camps-how-many" if shown != "camps-how-many" else "camps-deaths"
+    api.callback_query(f"v:{other}:+", sent.result, user_id=2300)
+    assert "expired" in api.wait_for("answerCallbackQuery")["text"]
+    time.sleep(0.5)
+    assert not api.calls("editMessageReplyMarkup")  # the buttons did not move to its topic
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    assert db.execute("SELECT entry_id FROM votes").fetchall() == []
+    up = next(b for b in buttons(sent) if b["text"] == "👍")  # the real button still counts
+    api.callback_query(up["callback_data"], sent.result, user_id=2300)
+    assert "Thanks" in api.wait_for("answerCallbackQuery")["text"]
+    time.sleep(0.3)
+    assert db.execute("SELECT entry_id FROM votes").fetchall() == [(shown,)]
