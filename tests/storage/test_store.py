@@ -231,8 +231,12 @@ def test_postgres_carries_on_after_the_server_drops_its_connection(postgres) -> 
 # -- faults that stop the bot at start, as one line ----------------------------------------------
 def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "data").write_text("not a folder")
-    with pytest.raises(StoreError, match=r"^cannot use the SQLite file .*data/bot.sqlite3: "):
-        open_store(data_dir=tmp_path / "data")
+    for data_dir in (tmp_path / "data", tmp_path / "data" / "below", Path("/etc/passwd")):
+        with pytest.raises(StoreError) as refused:
+            open_store(data_dir=data_dir)
+        assert str(refused.value) == (
+            f"cannot use the SQLite file {data_dir}/bot.sqlite3: {data_dir} is not a folder"
+        ) or str(refused.value).endswith(f"{tmp_path / 'data'} is not a folder")
 
 
 def test_a_data_dir_nobody_may_write_is_one_line() -> None:
