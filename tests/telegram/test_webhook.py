@@ -8,11 +8,14 @@ its body is read; a body that is not an update is a 400 (Telegram does not retry
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 
 import httpx
 import pytest
+
+from bot.telegram.webhook import HEADER_TIMEOUT
 
 SECRET = "s3cret-token"
 
@@ -250,3 +253,30 @@ def test_kill_9_during_a_burst_loses_at_most_32_acknowledged_updates(api, webhoo
     assert len(lost) <= 32, f"{len(lost)} acknowledged updates lost on kill -9"
     assert pending, "the kill came after the burst"
     assert len(answered) >= 32, "the bot answered while acknowledging"
+
+
+def test_running_out_of_descriptors_is_one_log_line_and_passes(api, webhook_bot):
+    """Descriptors exhausted from outside the server's cap (here: its limit lowered under
+    it): accept() fails; that is one line, not a traceback per attempt, and once descriptors
+    are free again Telegram is served."""
+    import resource
+
+    bot, url = webhook_bot(SECRET)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    used = len(os.listdir(f"/proc/{bot.proc.pid}/fd"))
+    resource.prlimit(bot.proc.pid, resource.RLIMIT_NOFILE, (used + 8, used + 8))
+    flood = []
+    for _ in range(200):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        flood.append(sock)
+    time.sleep(3)
+    for sock in flood:
+        sock.close()
+    time.sleep(HEADER_TIMEOUT + 1)  # the connections it did accept time out
+    api.message("who is olivia enos", user_id=74)
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 74, timeout=15)
+    log = bot.log()
+    assert log.count("cannot accept connections") == 1, log
+    assert "Traceback" not in log and len(log.splitlines()) < 30, log
