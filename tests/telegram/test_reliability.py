@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 
 import httpx
 import psycopg
 import pytest
 from conftest import ask, buttons
+from pgserver import PostgresServer
 
 from bot.engine.matcher import Status
 
@@ -385,3 +387,34 @@ def test_a_vote_naming_another_entry_than_the_message_shows_is_not_counted(api, 
     assert "Thanks" in api.wait_for("answerCallbackQuery")["text"]
     time.sleep(0.3)
     assert db.execute("SELECT entry_id FROM votes").fetchall() == [(shown,)]
+
+
+def test_postgres_down_is_one_line_and_one_when_back_and_nothing_is_lost(api, bot_factory):
+    """Its own server, halted as a crash would and started again: questions are answered
+    meanwhile, the log says so once and once more when it is back (it logged a traceback per
+    failed write), and what was asked meanwhile is written then."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    try:
+        url = server.fresh_url()
+        bot = bot_factory(DATABASE_URL=url)
+        ask(api, "who is olivia enos", 2400)
+        server.halt()
+        for user in range(2401, 2411):
+            assert "Heritage" in ask(api, "who is olivia enos", user)["text"]
+            time.sleep(0.3)
+        server.resume()
+        log = bot.wait_log("store is back", timeout=15)
+        assert log.count("store unavailable") == 1, log
+        assert "Traceback" not in log and "could not record" not in log
+        deadline = time.monotonic() + 10  # what was queued is being written
+        with psycopg.connect(url, autocommit=True) as db:
+            while (count := db.execute("SELECT SUM(count) FROM answers").fetchone()[0]) < 11:
+                assert time.monotonic() < deadline, f"{count} of 11 answers recorded"
+                time.sleep(0.2)
+        assert count == 11
+    finally:
+        server.stop()
