@@ -22,10 +22,12 @@ import asyncio
 import contextlib
 import logging
 import queue
+import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -39,6 +41,43 @@ OFF_LOOP = 4.0  # seconds a vote or subscription (made in a thread) may wait
 SLOW = 1.0  # a write slower than this is reported (once per minute at most)
 RECORDS = ("record_answer", "record_miss", "record_handled")
 MOST_ASKED_EVERY = 30.0  # seconds between refreshes of the cached most-asked list
+
+
+def _transient(exc: BaseException) -> bool:
+    """A fault of the store's (down, stalled, locked, a dropped connection), worth retrying;
+    anything else is the record's own and would fail again."""
+    kinds: list[type[BaseException]] = [sqlite3.OperationalError, OSError, StoreError]
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None:
+        kinds += [psycopg.OperationalError, psycopg.InterfaceError]
+    return isinstance(exc, tuple(kinds))
+
+
+class _Workers:
+    """A few daemon threads that run store calls: a call stuck on a stalled server must not
+    keep the process from exiting (concurrent.futures joins its threads at exit)."""
+
+    def __init__(self, count: int) -> None:
+        self._jobs: queue.Queue[tuple[Future[Any], Callable[..., Any], tuple, dict]] = (
+            queue.Queue()
+        )
+        for n in range(count):
+            threading.Thread(target=self._work, name=f"store-{n}", daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            future, method, args, kwargs = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(method(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
+
+    def submit(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.put((future, method, args, kwargs))
+        return future
 
 
 class StoreBusy(StoreError):
@@ -96,7 +135,7 @@ class OffLoopStore:
         self.health = Health(store.description)
         self._retry = retry
         self._records: queue.Queue[tuple[str, tuple, dict] | None] = queue.Queue(QUEUE_LIMIT)
-        self._calls = ThreadPoolExecutor(4, thread_name_prefix="store")
+        self._calls = _Workers(4)
         self._most_asked: list[tuple[str, int]] = store.most_asked(50)
         self._most_asked_at = time.monotonic()
         self._closing = False
@@ -131,6 +170,9 @@ class OffLoopStore:
                 try:
                     getattr(self._store, name)(*args, **kwargs)
                 except Exception as exc:  # noqa: BLE001 - one line per outage, then retry
+                    if not _transient(exc):  # this record's own fault: retrying cannot help
+                        log.warning("store: could not record a question: %s", one_line(exc))
+                        break
                     self.health.failed(exc)
                     if self._closing:
                         break
@@ -178,7 +220,9 @@ class OffLoopStore:
             raise exc from None
         except StoreError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a driver's error, as one line
+        except Exception as exc:
+            if not _transient(exc):  # a bug, not an outage: its traceback is wanted
+                raise
             self.health.failed(exc)
             raise StoreError(one_line(exc)) from None
         self.health.worked(time.monotonic() - started)
@@ -198,5 +242,9 @@ class OffLoopStore:
         with contextlib.suppress(queue.Full):
             self._records.put(None, timeout=1.0)
         self._writer.join(2.0)
-        self._calls.shutdown(wait=False, cancel_futures=True)
-        self._store.close()
+        try:  # a server stalled now must not hold the stop: the process exits anyway
+            self._calls.submit(self._store.close).result(5.0)
+        except FutureTimeout:
+            log.warning("store: not closed cleanly (%s did not answer)", self.description)
+        except Exception as exc:  # noqa: BLE001 - stopping anyway
+            log.warning("store: not closed cleanly: %s", one_line(exc))
