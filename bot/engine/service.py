@@ -209,7 +209,6 @@ class FaqService:
         self._fingerprint = current
         return outcome
 
-
     def _moved_since(self, settled: tuple | None) -> bool:
         try:
             return settled is not None and fingerprint(self.knowledge_dir) != settled

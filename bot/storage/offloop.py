@@ -58,9 +58,7 @@ class _Workers:
     keep the process from exiting (concurrent.futures joins its threads at exit)."""
 
     def __init__(self, count: int) -> None:
-        self._jobs: queue.Queue[tuple[Future[Any], Callable[..., Any], tuple, dict]] = (
-            queue.Queue()
-        )
+        self._jobs: queue.Queue[tuple[Future[Any], Callable[..., Any], tuple, dict]] = queue.Queue()
         for n in range(count):
             threading.Thread(target=self._work, name=f"store-{n}", daemon=True).start()
 

@@ -355,9 +355,7 @@ def test_a_locked_table_delays_no_answer_and_a_vote_says_try_again(api, pg_bot):
 
 
 @pytest.mark.parametrize("fault", ["slow", "unreachable"])
-def test_sigterm_while_the_bot_api_is_slow_or_unreachable_is_one_info_line(
-    api, bot_factory, fault
-):
+def test_sigterm_while_the_bot_api_is_slow_or_unreachable_is_one_info_line(api, bot_factory, fault):
     bot = bot_factory()
     ask(api, "who is olivia enos", 2200)
     if fault == "slow":
