@@ -40,8 +40,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     port: int = Field(8080, ge=1, le=65535)
-    webhook_listen: IPvAnyAddress = Field(
-        IPv4Address("0.0.0.0"), description="address the webhook server binds"
+    webhook_listen: IPvAnyAddress = Field(  # all interfaces: Procfile platforms route $PORT
+        IPv4Address("0.0.0.0"),  # there; behind your own reverse proxy use 127.0.0.1
+        description="address the webhook server binds (docs/reliability.md)",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     retention_days: int = Field(180, ge=1)
