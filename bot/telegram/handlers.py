@@ -362,9 +362,9 @@ def _entry_shown(message: Message, context: Context) -> str | None:
     for row in message.reply_markup.inline_keyboard if message.reply_markup else ():
         for button in row:
             chosen = button.switch_inline_query_chosen_chat
-            if chosen is not None and chosen.query is not None:
-                entry = service(context).exact(chosen.query)
-                return entry.id if entry else None
+            entry = service(context).exact(chosen.query) if chosen and chosen.query else None
+            if entry is not None:  # else a phrasing edited since: what memory says
+                return entry.id
     return recent(context).shown_in(message.chat_id, message.message_id)
 
 
