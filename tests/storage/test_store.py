@@ -274,3 +274,20 @@ def test_a_postgres_role_that_may_not_create_tables_is_one_line_without_its_pass
     assert "reader-secret" not in message and "\n" not in message
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("DROP ROLE nkbot_reader")
+
+
+def test_postgres_connections_carry_timeouts_and_keepalives(postgres) -> None:
+    """A stalled or locked server costs seconds, never forever: the server gives up a query
+    after statement_timeout or lock_timeout, and a peer gone silent is noticed by keepalives."""
+    store = open_store(postgres.fresh_url())
+    try:
+        db = store._conn()
+        shown = {
+            name: db.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("statement_timeout", "lock_timeout")
+        }
+        assert shown == {"statement_timeout": "5s", "lock_timeout": "3s"}
+        params = db.info.get_parameters()
+        assert params.get("keepalives") == "1" and params.get("connect_timeout")
+    finally:
+        store.close()
