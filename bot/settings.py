@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.engine.knowledge import DEFAULT_DIR
+from bot.storage import pgurl
 
 
 class SettingsError(Exception):
@@ -39,8 +40,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     port: int = Field(8080, ge=1, le=65535)
-    webhook_listen: IPvAnyAddress = Field(
-        IPv4Address("0.0.0.0"), description="address the webhook server binds"
+    webhook_listen: IPvAnyAddress = Field(  # all interfaces: Procfile platforms route $PORT
+        IPv4Address("0.0.0.0"),  # there; behind your own reverse proxy use 127.0.0.1
+        description="address the webhook server binds (docs/reliability.md)",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     retention_days: int = Field(180, ge=1)
@@ -85,11 +87,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _postgres(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and urlsplit(value.get_secret_value()).scheme not in (
-            "postgres",
-            "postgresql",
-        ):
-            raise ValueError("must be a postgres:// or postgresql:// URL")
+        """Read once, as libpq reads it: a URL it cannot read, or reads with part of the
+        password in the host, port or database name, is refused here, quoting none of it."""
+        if value is not None:
+            try:
+                pgurl.parse(value.get_secret_value())
+            except pgurl.BadDatabaseUrl as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @field_validator("knowledge_dir")
@@ -134,9 +138,8 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> list[str]:
         """What output must never show: the token, the webhook secret, the database password."""
-        url = self.database_url.get_secret_value() if self.database_url else ""
         found = [self.token, self.webhook_secret and self.webhook_secret.get_secret_value()]
-        return [s for s in [*found, urlsplit(url).password if url else None] if s]
+        return [s for s in [*found, pgurl.password(self.database)] if s]
 
 
 def load_settings() -> Settings:

@@ -67,6 +67,7 @@ class PostgresServer:
             check=True, capture_output=True, **run_as,
         )
         self._run_as = run_as
+        self._options = options
         self.admin_url = f"postgresql://postgres@/postgres?host={quote(str(sock))}"
         return self
 
@@ -77,6 +78,19 @@ class PostgresServer:
             db.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         before, _, after = self.admin_url.partition("?")
         return f"{before.rsplit('/', 1)[0]}/{name}{'?' + after if after else ''}"
+
+    def halt(self) -> None:
+        """Stop the server as a crash would (its data kept): clients find nobody there."""
+        subprocess.run([*self._pg_ctl, "-m", "immediate", "stop"], check=True,
+                       capture_output=True, **self._run_as)
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same socket and data."""
+        subprocess.run(
+            [*self._pg_ctl, "-w", "-t", "60", "-l", str(self.root / "server.log"), "-o",
+             self._options, "start"],
+            check=True, capture_output=True, **self._run_as,
+        )
 
     def stop(self) -> None:
         if self.root is None:

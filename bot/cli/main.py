@@ -321,12 +321,16 @@ def _post_briefing(chat: str, briefing) -> int:
 def cmd_migrate_store(args: argparse.Namespace) -> int:
     """For a deployer who started on SQLite and moves to PostgreSQL (or back): the bot must be
     stopped meanwhile; the target must be empty. Both stores are brought to this bot's schema."""
-    from urllib.parse import urlsplit
-
     from bot import logs
-    from bot.storage import StoreError, open_store
+    from bot.storage import StoreError, open_store, pgurl
 
-    logs.protect(urlsplit(url).password for url in (args.source, args.target))
+    for name, url in (("SOURCE", args.source), ("TARGET", args.target)):
+        try:  # read as libpq reads it: the password is then known before anything is printed
+            if url.startswith(pgurl.SCHEMES):
+                pgurl.parse(url)
+        except pgurl.BadDatabaseUrl as exc:
+            raise Failure(f"configuration error: {name}: {exc}", EXIT_SETTINGS) from None
+    logs.protect(pgurl.password(url) for url in (args.source, args.target))
     stores = []
     try:
         if args.source.startswith("sqlite:///"):

@@ -178,9 +178,13 @@ class FaqService:
         except OSError:
             return False
 
-    def reload(self) -> ReloadOutcome:
+    def reload(self, settled: tuple | None = None) -> ReloadOutcome | None:
         """Build the new version completely, then swap it in: safe to run in a thread while
-        the old version keeps answering."""
+        the old version keeps answering.
+
+        `settled`: the fingerprint the caller saw stay unchanged. If the files differ from it
+        once read (a save landed between that check and the read, so what was read may be
+        half a file), nothing is swapped or reported: None, wait and try again."""
         try:
             current = fingerprint(self.knowledge_dir)
         except OSError:  # a folder vanished mid-listing: look again at the next check
@@ -188,8 +192,12 @@ class FaqService:
         try:
             knowledge = kb.load(self.knowledge_dir)
         except kb.KnowledgeError as exc:
+            if self._moved_since(settled):
+                return None
             self._fingerprint = current  # report a broken edit once, not every few seconds
             return ReloadOutcome(False, exc.problems)
+        if self._moved_since(settled):
+            return None
         old = self.knowledge.entries
         new = knowledge.entries
         outcome = ReloadOutcome(
@@ -201,6 +209,12 @@ class FaqService:
         self._serve(Matcher(knowledge, self.matcher.thresholds))
         self._fingerprint = current
         return outcome
+
+    def _moved_since(self, settled: tuple | None) -> bool:
+        try:
+            return settled is not None and fingerprint(self.knowledge_dir) != settled
+        except OSError:
+            return True
 
 
 def _key(text: str) -> str:

@@ -12,10 +12,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 
+from bot.storage import pgurl
 from bot.storage.base import StoreError
 from bot.storage.sql import SQLStore, migrations
 
@@ -25,16 +25,9 @@ MIGRATIONS = migrations(
     chat_id="BIGINT",  # supergroup and channel ids need 64 bits; SQLite's INTEGER has them
 )
 
+STATEMENT_TIMEOUT_MS = 5000  # no query of ours takes a tenth of that
+LOCK_TIMEOUT_MS = 3000  # a table locked by another session: give up, say "try again"
 MIGRATION_LOCK = 0x6E6B626F74  # pg_advisory_xact_lock key: two bots starting at once migrate once
-
-
-def where(url: str) -> str:
-    """user@host:port/database from a URL, without its password."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    user = f"{parts.username}@" if parts.username else ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{user}{host}{port}{parts.path or '/'}"
 
 
 def one_line(exc: BaseException) -> str:
@@ -62,9 +55,12 @@ class PostgresStore(SQLStore):
     migrations = MIGRATIONS
 
     def __init__(self, url: str, connect_timeout: float = 10) -> None:
-        self._url = url
+        try:
+            self._target = pgurl.parse(url)
+        except pgurl.BadDatabaseUrl as exc:
+            raise StoreError(f"DATABASE_URL: {exc}") from None
         self._timeout = connect_timeout
-        self.description = f"PostgreSQL {where(url)}"
+        self.description = f"PostgreSQL {self._target.where()}"
         self._lock = threading.Lock()
         try:
             self._db = self._connect()
@@ -73,8 +69,20 @@ class PostgresStore(SQLStore):
             raise StoreError(f"cannot use {self.description}: {one_line(exc)}") from None
 
     def _connect(self) -> psycopg.Connection:
+        """With limits, so that a server that stalls or vanishes costs seconds, not forever:
+        connect_timeout, statement_timeout and lock_timeout (the server gives up a query held
+        by a lock or a slow plan), and TCP keepalives (a peer gone without a word is noticed
+        in about a minute)."""
         return psycopg.connect(
-            self._url, autocommit=True, connect_timeout=max(1, round(self._timeout))
+            self._target.url,
+            autocommit=True,
+            connect_timeout=max(1, round(self._timeout)),
+            keepalives=1,
+            keepalives_idle=30,
+            keepalives_interval=10,
+            keepalives_count=3,
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+            f" -c lock_timeout={LOCK_TIMEOUT_MS}",
         )
 
     def _conn(self) -> psycopg.Connection:

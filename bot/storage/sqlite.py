@@ -31,7 +31,12 @@ class SQLiteStore(SQLStore):
         self._lock = threading.Lock()
         try:
             if str(path) != ":memory:":
-                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except (FileExistsError, NotADirectoryError):  # "File exists" said nothing
+                    raise StoreError(
+                        f"cannot use the SQLite file {path}: {path.parent} is not a folder"
+                    ) from None
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")

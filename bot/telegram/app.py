@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot.engine.service import FaqService
 from bot.settings import Settings
 from bot.storage import Store, open_store
+from bot.storage.offloop import OffLoopStore
 from bot.telegram import briefings, handlers, maintenance, subscriptions
 from bot.telegram.delivery import DeliveryLimiter
 from bot.telegram.updates import ChatOrderedProcessor, HandledUpdates, PolledOnlyWithRoom
@@ -154,6 +155,26 @@ class _QuietBootstrap(logging.Filter):
         return "Bootstrap Initialize" not in record.getMessage()
 
 
+class _QuietStop(logging.Filter):
+    """At a stop, PTB confirms the updates it fetched with one last getUpdates; with the Bot
+    API slow or unreachable that fails, and PTB logs an ERROR with three chained tracebacks
+    although nothing is wrong with the bot. A stop is ordinary: one INFO line says what it
+    means (those updates come again, and the ones handled already are skipped)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "`get_updates` one more time" in str(record.msg):
+            exc = record.exc_info[1] if record.exc_info else None
+            why = f"{type(exc).__name__}: {exc}" if exc else "no answer"
+            record.msg = (
+                "stopping: the Bot API did not confirm the last updates fetched (%s);"
+                " Telegram sends them again and those already handled are skipped"
+            )
+            record.args = (why,)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def _start_failed(settings: Settings, exc: TelegramError) -> StartFailed:
     api = settings.telegram_api_url
     if isinstance(exc, InvalidToken):  # its own text quotes the token; the cause says why
@@ -175,7 +196,7 @@ def _start_failed(settings: Settings, exc: TelegramError) -> StartFailed:
 
 def run(settings: Settings, *, webhook: bool) -> None:
     """Raises StoreError, KnowledgeError or StartFailed before the bot serves anyone."""
-    store = open_store(settings.database, settings.bot_data_dir)
+    store = OffLoopStore(open_store(settings.database, settings.bot_data_dir))
     try:
         service = FaqService(settings.knowledge_dir, store)  # KnowledgeError: nothing starts
     except BaseException:
@@ -183,8 +204,9 @@ def run(settings: Settings, *, webhook: bool) -> None:
         raise
     app = build_application(settings, service, store)
     app.bot_data["mode"] = "webhook" if webhook else "polling"
-    quiet = _QuietBootstrap()
+    quiet, stop = _QuietBootstrap(), _QuietStop()
     logging.getLogger("telegram.ext").addFilter(quiet)
+    logging.getLogger("telegram.ext.Updater").addFilter(stop)
     try:
         if webhook:
             url = settings.webhook_url
@@ -204,3 +226,4 @@ def run(settings: Settings, *, webhook: bool) -> None:
         raise _start_failed(settings, exc) from None
     finally:
         logging.getLogger("telegram.ext").removeFilter(quiet)
+        logging.getLogger("telegram.ext.Updater").removeFilter(stop)

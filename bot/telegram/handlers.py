@@ -3,6 +3,7 @@ what render made of the result. No matching or wording decisions live here."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -25,12 +26,13 @@ from bot.engine.matcher import Result, Status
 from bot.engine.models import Entry
 from bot.engine.service import FaqService
 from bot.settings import Settings
-from bot.storage import Store, voter_hash
+from bot.storage import Store, StoreError, voter_hash
 from bot.telegram import keyboards
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 INLINE_RESULTS = 10
+STORE_BUSY = "Could not save that just now: please try again in a minute."
 _OVERTAKEN = ("not modified", "message to edit not found", "query is too old")
 
 
@@ -328,9 +330,17 @@ async def on_callback(update: Update, context: Context) -> None:
         and len(args) == 2
         and args[0] in knowledge.entries
         and args[1] in ("+", "-")
+        and message is not None
+        and _entry_shown(message, context) == args[0]  # a forged button cannot move votes
     ):
         voter = voter_hash(settings(context).token or "", query.from_user.id)
-        store(context).record_vote(args[0], 1 if args[1] == "+" else -1, voter)
+        try:  # in a thread: a vote may wait a few seconds for the store, nobody else does
+            await asyncio.to_thread(
+                store(context).record_vote, args[0], 1 if args[1] == "+" else -1, voter
+            )
+        except StoreError:
+            await _quietly(query.answer(STORE_BUSY, show_alert=True))
+            return
         await _quietly(query.answer("Thanks for the feedback!"))
         if message:
             entry = knowledge.entries[args[0]]
@@ -374,6 +384,18 @@ async def on_callback(update: Update, context: Context) -> None:
         )
         return
     await _quietly(query.answer("This button has expired."))
+
+
+def _entry_shown(message: Message, context: Context) -> str | None:
+    """The entry an answer message shows, from what Telegram says the message is (its Share
+    button types that entry's phrasing), so it holds after a restart; else from memory."""
+    for row in message.reply_markup.inline_keyboard if message.reply_markup else ():
+        for button in row:
+            chosen = button.switch_inline_query_chosen_chat
+            entry = service(context).exact(chosen.query) if chosen and chosen.query else None
+            if entry is not None:  # else a phrasing edited since: what memory says
+                return entry.id
+    return recent(context).shown_in(message.chat_id, message.message_id)
 
 
 async def _quietly(coro) -> None:
@@ -425,7 +447,10 @@ async def on_error(update: object, context: Context) -> None:
         # timeout), and an apology would meet the same fault. One line, no "Sorry".
         log.warning("Telegram error while handling an update: %s: %s", type(error).__name__, error)
         return
-    log.error("error while handling an update", exc_info=error)
+    if isinstance(error, StoreError):  # the store's outage is logged once, by the store
+        log.debug("store error while handling an update: %s", error)
+    else:
+        log.error("error while handling an update", exc_info=error)
     if (
         isinstance(update, Update)
         and update.effective_message
@@ -434,7 +459,9 @@ async def on_error(update: object, context: Context) -> None:
     ):
         try:
             await update.effective_message.reply_text(
-                "Sorry, something went wrong. Please try again."
+                STORE_BUSY
+                if isinstance(error, StoreError)
+                else "Sorry, something went wrong. Please try again."
             )
         except Exception:  # the error handler must never raise
             log.debug("could not apologise", exc_info=True)

@@ -54,23 +54,30 @@ def _reloading(context: Context) -> asyncio.Lock:
     return context.bot_data.setdefault("reloading", asyncio.Lock())
 
 
-async def _settled(service: FaqService) -> None:
+async def _settled(service: FaqService) -> tuple:
     """Wait until knowledge/ has not changed for SETTLE seconds: an editor that saves in two
     writes leaves a half file for a moment, and half a file can be valid YAML with entries
-    missing."""
+    missing. Returns the fingerprint that stayed."""
     seen = None
     while (now := await asyncio.to_thread(fingerprint, service.knowledge_dir)) != seen:
         seen = now
         await asyncio.sleep(SETTLE)
+    return now
 
 
 async def reload(context: Context) -> ReloadOutcome:
     """One reload at a time, built in a thread: answering goes on meanwhile, from the old
-    version, however large or slow the new one is."""
+    version, however large or slow the new one is. A save can still land after the settle
+    check and before the files are read: the files are checked again once read, and if they
+    changed nothing is swapped; the reload waits for them to settle and reads them again."""
     service: FaqService = context.bot_data["service"]
     async with _reloading(context):
-        await _settled(service)
-        return await asyncio.to_thread(service.reload)
+        while True:
+            settled = await _settled(service)
+            outcome = await asyncio.to_thread(service.reload, settled)
+            if outcome is not None:
+                return outcome
+            log.info("knowledge/ changed while it was read: reading it again once it settles")
 
 
 async def watch_knowledge(context: Context) -> None:
@@ -90,11 +97,13 @@ def _log_reload(how: str, outcome: ReloadOutcome) -> None:
     """A refused reload is a warning: the bot keeps serving an older FAQ than the one on disk."""
     level = logging.INFO if outcome.ok else logging.WARNING
     log.log(level, "%s: %s", how, outcome.summary().splitlines()[0])
+    for problem in outcome.problems:  # file:line: message, as `validate` prints them
+        log.warning("%s", problem)
 
 
 async def purge(context: Context) -> None:
     days = context.bot_data["settings"].retention_days
-    gone = context.bot_data["store"].purge(days)
+    gone = await asyncio.to_thread(context.bot_data["store"].purge, days)
     if gone:
         log.info("retention: removed %d rows older than %d days", gone, days)
 
@@ -127,5 +136,7 @@ async def cmd_report(update: Update, context: Context) -> None:
         )
         return
     served = context.bot_data["service"]
-    data = report.build(served.knowledge, context.bot_data["store"], served.matcher, reread=10)
+    data = await asyncio.to_thread(  # off the event loop: a slow store delays no answer
+        report.build, served.knowledge, context.bot_data["store"], served.matcher, reread=10
+    )
     await update.effective_message.reply_html(_pre(report.as_markdown(data, limit=10)))

@@ -111,6 +111,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._waiting: dict[ChatKey, int] = {}
         self._taken = 0  # fetched from Telegram, not yet here
         self._heads = 0  # first of their chat: running or about to
+        self._open = 0  # here and not done: running, or waiting for their chat's turn
         self._changed = asyncio.Event()
 
     async def initialize(self) -> None:
@@ -172,6 +173,12 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         """Updates taken from Telegram that would be lost now (queued behind their chat aside)."""
         return self._taken + self._heads
 
+    @property
+    def unfinished(self) -> int:
+        """Updates acknowledged and not yet handled, however they wait: what a kill would lose
+        (the webhook acknowledges no more than `backlog` of them)."""
+        return self._taken + self._open
+
     async def room(self) -> int:
         """Wait until fewer than `backlog` updates are in hand; how many more may be taken."""
         while self.in_hand >= self.backlog:
@@ -186,6 +193,13 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         self._settle(taken=-1)
+        self._open += 1
+        try:
+            await self._process(update, coroutine)
+        finally:
+            self._open -= 1
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         if self.handled is None or update_id is None:
             await self._in_turn(update, coroutine)

@@ -90,3 +90,56 @@ def test_a_missing_source_file_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert result.stderr.strip() == f"storage error: there is no SQLite file at {missing}"
     assert not missing.exists() and not (tmp_path / "b.sqlite3").exists()
+
+
+# Passwords libpq reads differently from Python's urlsplit: an unescaped @, / or # moved part
+# of them into the host, the port or the database name, which an error message then printed.
+HOSTILE_URLS = [
+    "postgresql://bot:Leak@Secret-Part-42@127.0.0.1:5432/nkbot",
+    "postgresql://bot:Leak/Secret-Part-42@127.0.0.1:5432/nkbot",
+    "postgresql://bot:Leak#Secret-Part-42@127.0.0.1:5432/nkbot",
+    "postgresql://bot:Leak:Secret-Part-42@127.0.0.1:5432/nkbot",
+    "postgresql://bot:Leak@Secret/Part#42@127.0.0.1:5432/nkbot",
+    "postgresql://bot:Leak Secret-Part-42@127.0.0.1:5432/nkbot",
+    "postgresql://bot:LeakSecret-Part-42@127.0.0.1:99999/nkbot",
+    "postgresql://bot:LeakSecret-Part-42@127.0.0.1:port/nkbot",
+]
+PIECES = ("Leak", "Secret", "Part", "42")
+
+
+def run_bot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TELEGRAM_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**base, "TELEGRAM_BOT_TOKEN": "123:abc", **env},
+        timeout=60,
+    )
+
+
+def test_no_piece_of_a_password_is_printed_for_any_database_url(tmp_path: Path) -> None:
+    for url in HOSTILE_URLS:
+        for done in (
+            run_bot({"DATABASE_URL": url}, "run"),
+            migrate(f"sqlite:///{tmp_path / 'none.sqlite3'}", url),
+            migrate(url, f"sqlite:///{tmp_path / 'new.sqlite3'}"),
+        ):
+            output = done.stdout + done.stderr
+            shown = [piece for piece in PIECES if piece in output]
+            assert not shown, (url, output)
+            # refused before anything starts: one line, a setting to fix (or, for a URL libpq
+            # reads cleanly, one storage line about the unreachable server)
+            assert len(output.strip().splitlines()) == 1, (url, output)
+            assert done.returncode in (2, 3), (url, output)
+
+
+def test_an_unreadable_url_or_a_bad_port_is_one_configuration_error_line() -> None:
+    for url in (HOSTILE_URLS[0], HOSTILE_URLS[1], HOSTILE_URLS[6], HOSTILE_URLS[7]):
+        done = run_bot({"DATABASE_URL": url}, "run")
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("configuration error: DATABASE_URL: "), done.stderr
+        assert "Traceback" not in done.stderr
+        moved = migrate(url, "sqlite:///x.sqlite3")
+        assert moved.returncode == 2 and moved.stderr.startswith("configuration error: SOURCE")

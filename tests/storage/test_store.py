@@ -231,8 +231,12 @@ def test_postgres_carries_on_after_the_server_drops_its_connection(postgres) -> 
 # -- faults that stop the bot at start, as one line ----------------------------------------------
 def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "data").write_text("not a folder")
-    with pytest.raises(StoreError, match=r"^cannot use the SQLite file .*data/bot.sqlite3: "):
-        open_store(data_dir=tmp_path / "data")
+    for data_dir in (tmp_path / "data", tmp_path / "data" / "below", Path("/etc/passwd")):
+        with pytest.raises(StoreError) as refused:
+            open_store(data_dir=data_dir)
+        assert str(refused.value) == (
+            f"cannot use the SQLite file {data_dir}/bot.sqlite3: {data_dir} is not a folder"
+        ) or str(refused.value).endswith(f"{tmp_path / 'data'} is not a folder")
 
 
 def test_a_data_dir_nobody_may_write_is_one_line() -> None:
@@ -270,3 +274,20 @@ def test_a_postgres_role_that_may_not_create_tables_is_one_line_without_its_pass
     assert "reader-secret" not in message and "\n" not in message
     with psycopg.connect(url, autocommit=True) as db:
         db.execute("DROP ROLE nkbot_reader")
+
+
+def test_postgres_connections_carry_timeouts_and_keepalives(postgres) -> None:
+    """A stalled or locked server costs seconds, never forever: the server gives up a query
+    after statement_timeout or lock_timeout, and a peer gone silent is noticed by keepalives."""
+    store = open_store(postgres.fresh_url())
+    try:
+        db = store._conn()
+        shown = {
+            name: db.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("statement_timeout", "lock_timeout")
+        }
+        assert shown == {"statement_timeout": "5s", "lock_timeout": "3s"}
+        params = db.info.get_parameters()
+        assert params.get("keepalives") == "1" and params.get("connect_timeout")
+    finally:
+        store.close()

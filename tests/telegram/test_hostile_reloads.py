@@ -83,3 +83,22 @@ def test_a_half_written_file_is_never_served(api, bot_factory, knowledge_copy: P
     assert "Reloaded" in note["text"] and "removed" not in note["text"], note["text"]
     time.sleep(1.5)
     assert "removed" not in bot.log()
+
+
+def test_a_save_landing_after_the_settle_check_is_read_again(api, bot_factory, knowledge_copy):
+    """/reload waits one second for knowledge/ to settle, then reads it: here the first half
+    of a save lands just after that check, while the files are being read, and the second
+    half after they were read. What was read is checked against the settled files before it
+    is swapped in; it was served half-written ("removed: …")."""
+    bot_factory(KNOWLEDGE_DIR=str(knowledge_copy), RELOAD_INTERVAL="3600")  # /reload only
+    faq = knowledge_copy / "faq" / "warmbier.yaml"  # the last file read
+    whole = faq.read_text(encoding="utf-8")
+    half = whole[: whole.rindex("\n  - id: ") + 1]  # valid YAML, the last entry missing
+    for attempt in range(3):
+        api.message("/reload", user_id=ADMIN_ID)
+        time.sleep(1.1 + 0.05 * attempt)  # just after the settle check
+        faq.write_text(half, encoding="utf-8")
+        time.sleep(0.7)
+        faq.write_text(whole + "\n" * (attempt + 1), encoding="utf-8")
+        note = admin_note(api)["text"]
+        assert "Reloaded" in note and "removed" not in note, (attempt, note)

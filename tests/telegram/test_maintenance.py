@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -137,3 +138,16 @@ def test_questions_are_stored_without_users_and_purged_after_retention(tmp_path:
     store.record_vote("camps-deaths", -1, now=old)
     assert store.purge(30) == 2
     assert [m.text for m in store.misses()] == ["a new question"]
+
+
+def test_a_refused_reload_logs_each_problem_as_validate_prints_it(
+    api, bot_factory, knowledge_copy: Path
+) -> None:
+    bot = bot_factory(KNOWLEDGE_DIR=str(knowledge_copy), RELOAD_INTERVAL="0.3")
+    faq = knowledge_copy / "faq" / "camps.yaml"
+    faq.write_text(faq.read_text(encoding="utf-8").replace("answer:", "answr:", 2), "utf-8")
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == ADMIN_ID, timeout=20)
+    log = bot.wait_log("Reload refused")
+    problems = [line for line in log.splitlines() if "WARNING" in line and "camps.yaml:" in line]
+    assert len(problems) >= 2, log
+    assert all(re.search(r"faq/camps\.yaml:\d+: ", line) for line in problems), problems

@@ -8,12 +8,17 @@ a button Telegram stopped waiting for, a huge argument) gets no traceback and no
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
 import time
 
 import httpx
+import psycopg
 import pytest
 from conftest import ask, buttons
+from pgserver import PostgresServer
 
 from bot.engine.matcher import Status
 
@@ -266,3 +271,148 @@ def test_the_webhook_listens_only_where_it_is_told(api, webhook_bot):
     assert httpx.post(url, json={}).status_code == 403  # listening there; no secret
     with pytest.raises(httpx.ConnectError):
         httpx.post(url.replace("127.0.0.2", "127.0.0.1"), json={})
+
+
+# -- a stalled PostgreSQL: answering never waits for the store ------------------------------------
+STALL = 10.0
+
+
+def _backends(url: str) -> list[int]:
+    """The bot's server processes for its database (not this connection's)."""
+    with psycopg.connect(url, autocommit=True) as db:
+        rows = db.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def _delays_while(api, seconds: float) -> list[float]:
+    """Reply delays of questions (answered and declined, each from its own chat) and of an
+    inline query, asked one after another for `seconds`."""
+    delays, user = [], 3000
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        user += 1
+        question = "who is olivia enos" if user % 2 else "what is the capital of peru"
+        delays.append(reply_delay(api, user, question))
+        queued = time.time()
+        api.inline_query("", user_id=user)
+        delays.append(api.wait_for("answerInlineQuery", lambda c, u=user: True).time - queued)
+        api.clear()
+        time.sleep(0.2)
+    return delays
+
+
+@pytest.fixture
+def pg_bot(bot_factory, postgres):
+    url = postgres.fresh_url()
+    bot = bot_factory(DATABASE_URL=url)
+    return bot, url
+
+
+def test_a_stopped_postgres_backend_delays_no_answer(api, pg_bot):
+    bot, url = pg_bot
+    baseline = max(reply_delay(api, 2000 + i, "who is olivia enos") for i in range(3))
+    pids = _backends(url)
+    assert pids
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        delays = _delays_while(api, STALL)
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert max(delays) < baseline + 0.2, (baseline, sorted(delays)[-5:])
+    log = bot.wait_log("store is back", timeout=10)  # or "slow", said once either way
+    assert log.count("store unavailable") <= 1 and "Traceback" not in log
+
+
+def test_a_locked_table_delays_no_answer_and_a_vote_says_try_again(api, pg_bot):
+    bot, url = pg_bot
+    sent = ask(api, "who is olivia enos", 2100)
+    baseline = max(reply_delay(api, 2101 + i, "who is olivia enos") for i in range(3))
+    up = next(b for b in buttons(sent) if b["text"] == "👍")
+    with psycopg.connect(url) as locker:
+        locker.execute(
+            "LOCK TABLE answers, questions, votes, handled_updates IN ACCESS EXCLUSIVE MODE"
+        )
+        started = time.monotonic()
+        api.callback_query(up["callback_data"], sent.result, user_id=2100)
+        press = api.wait_for("answerCallbackQuery", timeout=8)
+        assert "try again" in press["text"] and time.monotonic() - started < 6
+        delays = _delays_while(api, STALL - (time.monotonic() - started))
+        locker.rollback()
+    assert max(delays) < baseline + 0.2, (baseline, sorted(delays)[-5:])
+    log = bot.wait_log("store is back", timeout=10)
+    assert log.count("store unavailable") == 1, log
+    assert "Traceback" not in log
+    with psycopg.connect(url) as db:  # what was asked meanwhile was kept and written after
+        deadline = time.monotonic() + 10
+        while db.execute("SELECT SUM(count) FROM answers").fetchone()[0] < 8:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize("fault", ["slow", "unreachable"])
+def test_sigterm_while_the_bot_api_is_slow_or_unreachable_is_one_info_line(api, bot_factory, fault):
+    bot = bot_factory()
+    ask(api, "who is olivia enos", 2200)
+    if fault == "slow":
+        api.slow_down("getUpdates", 30)  # the long poll and the stop's last confirmation hang
+        time.sleep(1)
+    else:
+        api.stop()
+    assert bot.stop(timeout=60) == 0
+    log = bot.log()
+    assert "Traceback" not in log and " ERROR " not in log, log
+    assert log.count("stopping: the Bot API did not confirm") <= 1
+    assert log.rstrip().endswith("stopped")
+
+
+def test_a_vote_naming_another_entry_than_the_message_shows_is_not_counted(api, bot):
+    sent = ask(api, "who is olivia enos", 2300)
+    shown = next(b for b in buttons(sent) if b["text"] == "👍")["callback_data"].split(":")[1]
+    other = "camps-how-many" if shown != "camps-how-many" else "camps-deaths"
+    api.callback_query(f"v:{other}:+", sent.result, user_id=2300)
+    assert "expired" in api.wait_for("answerCallbackQuery")["text"]
+    time.sleep(0.5)
+    assert not api.calls("editMessageReplyMarkup")  # the buttons did not move to its topic
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    assert db.execute("SELECT entry_id FROM votes").fetchall() == []
+    up = next(b for b in buttons(sent) if b["text"] == "👍")  # the real button still counts
+    api.callback_query(up["callback_data"], sent.result, user_id=2300)
+    assert "Thanks" in api.wait_for("answerCallbackQuery")["text"]
+    time.sleep(0.3)
+    assert db.execute("SELECT entry_id FROM votes").fetchall() == [(shown,)]
+
+
+def test_postgres_down_is_one_line_and_one_when_back_and_nothing_is_lost(api, bot_factory):
+    """Its own server, halted as a crash would and started again: questions are answered
+    meanwhile, the log says so once and once more when it is back (it logged a traceback per
+    failed write), and what was asked meanwhile is written then."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    try:
+        url = server.fresh_url()
+        bot = bot_factory(DATABASE_URL=url)
+        ask(api, "who is olivia enos", 2400)
+        server.halt()
+        for user in range(2401, 2411):
+            assert "Heritage" in ask(api, "who is olivia enos", user)["text"]
+            time.sleep(0.3)
+        server.resume()
+        log = bot.wait_log("store is back", timeout=15)
+        assert log.count("store unavailable") == 1, log
+        assert "Traceback" not in log and "could not record" not in log
+        deadline = time.monotonic() + 10  # what was queued is being written
+        with psycopg.connect(url, autocommit=True) as db:
+            while (count := db.execute("SELECT SUM(count) FROM answers").fetchone()[0]) < 11:
+                assert time.monotonic() < deadline, f"{count} of 11 answers recorded"
+                time.sleep(0.2)
+        assert count == 11
+    finally:
+        server.stop()

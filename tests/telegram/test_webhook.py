@@ -8,11 +8,14 @@ its body is read; a body that is not an update is a 400 (Telegram does not retry
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 
 import httpx
 import pytest
+
+from bot.telegram.webhook import HEADER_TIMEOUT
 
 SECRET = "s3cret-token"
 
@@ -137,3 +140,143 @@ def test_a_message_without_a_chat_does_not_break_the_error_handler(api, hook) ->
     assert hook.post(json.dumps(update(9, 68, "who is olivia enos")).encode()) == 200
     api.wait_for("sendMessage", lambda c: c["chat_id"] == 68)
     assert "while handling the error" not in hook.bot.log()
+
+
+# -- what a flood of connections or a kill can do ---------------------------------------------
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """True once the server has closed the connection (what is read is an end of file or a
+    reset; a 408 or 400 status line first is fine)."""
+    sock.settimeout(0.05)
+    try:
+        while data := sock.recv(4096):
+            if not data.startswith(b"HTTP/"):
+                return False
+        return True
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def test_slow_and_idle_connections_are_closed_within_seconds(hook) -> None:
+    idle = [connect(hook.port) for _ in range(100)]
+    loris = [connect(hook.port) for _ in range(100)]
+    bodies = [connect(hook.port) for _ in range(50)]
+    for sock in loris:
+        sock.sendall(b"POST /telegram HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+    for sock in bodies:
+        sock.sendall(
+            f"POST /telegram HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"X-Telegram-Bot-Api-Secret-Token: {SECRET}\r\nContent-Length: 1000\r\n\r\n{{".encode()
+        )
+    time.sleep(13)  # the header and body timeouts are 10 s
+    for name, socks in (("idle", idle), ("slow headers", loris), ("slow body", bodies)):
+        still_open = [s for s in socks if not closed_by_server(s)]
+        assert not still_open, f"{len(still_open)} {name} connections still open"
+        for sock in socks:
+            sock.close()
+
+
+def test_the_webhook_serves_telegram_while_2000_idle_connections_are_open(api, webhook_bot):
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 4096:
+        pytest.skip(f"the hard limit on open files is {hard}: 2,000 connections need more")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # the bot starts with a common 1,024
+    try:
+        bot, url = webhook_bot(SECRET)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), hard))
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    flood = [connect(port) for _ in range(2000)]
+    try:
+        for user in (71, 72, 73):
+            started = time.monotonic()
+            api.message("who is olivia enos", user_id=user)
+            api.wait_for("sendMessage", lambda c, u=user: c["chat_id"] == u, timeout=10)
+            assert time.monotonic() - started < 3
+    finally:
+        for sock in flood:
+            sock.close()
+    log = bot.log()
+    assert "Too many open files" not in log and "Traceback" not in log
+    assert len(log.splitlines()) < 30
+
+
+def test_a_wrong_secret_is_logged_once_a_minute(hook) -> None:
+    for _ in range(20):
+        assert hook.post(b"{}", secret="mistyped") == 403
+    time.sleep(0.5)
+    log = hook.bot.log()
+    assert log.count("without the right secret") == 1, log
+    assert "mistyped" not in log
+
+
+def test_a_port_in_use_is_one_line_with_no_started_or_stopped_before_it(api, bot_factory):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = bot_factory(
+            "--webhook",
+            wait_for=None,
+            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN="127.0.0.1",
+            PORT=str(port),
+        )
+        assert bot.proc.wait(30) == 2
+    lines = bot.log().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("configuration error: cannot listen"), lines
+
+
+def test_kill_9_during_a_burst_loses_at_most_32_acknowledged_updates(api, webhook_bot):
+    """Telegram forgets an update once the webhook answers 200: the webhook acknowledges only
+    what the bot will handle soon (503 past 32 unfinished, and Telegram sends it again)."""
+    bot, _ = webhook_bot(SECRET)
+    api.slow_down("sendMessage", 1.0)  # Telegram answers slower than updates arrive
+    users = list(range(70_000, 70_300))
+    for user in users:
+        api.message("how many people are in the camps", user_id=user)
+    time.sleep(6)
+    bot.proc.kill()
+    bot.proc.wait()
+    pending = {u["message"]["chat"]["id"] for u in api.pending_updates()}
+    acknowledged = set(users) - pending  # Telegram forgets these
+    answered = {c["chat_id"] for c in api.calls("sendMessage") if c.ok}
+    lost = acknowledged - answered
+    assert len(lost) <= 32, f"{len(lost)} acknowledged updates lost on kill -9"
+    assert pending, "the kill came after the burst"
+    assert len(answered) >= 32, "the bot answered while acknowledging"
+
+
+def test_running_out_of_descriptors_is_one_log_line_and_passes(api, webhook_bot):
+    """Descriptors exhausted from outside the server's cap (here: its limit lowered under
+    it): accept() fails; that is one line, not a traceback per attempt, and once descriptors
+    are free again Telegram is served."""
+    import resource
+
+    bot, url = webhook_bot(SECRET)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    used = len(os.listdir(f"/proc/{bot.proc.pid}/fd"))
+    resource.prlimit(bot.proc.pid, resource.RLIMIT_NOFILE, (used + 8, used + 8))
+    flood = []
+    for _ in range(200):
+        sock = socket.socket()
+        sock.setblocking(False)
+        sock.connect_ex(("127.0.0.1", port))
+        flood.append(sock)
+    time.sleep(3)
+    for sock in flood:
+        sock.close()
+    time.sleep(HEADER_TIMEOUT + 1)  # the connections it did accept time out
+    api.message("who is olivia enos", user_id=74)
+    api.wait_for("sendMessage", lambda c: c["chat_id"] == 74, timeout=15)
+    log = bot.log()
+    assert log.count("cannot accept connections") == 1, log
+    assert "Traceback" not in log and len(log.splitlines()) < 30, log
