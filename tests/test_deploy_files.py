@@ -107,7 +107,6 @@ def test_the_documented_smoke_test_answers_through_the_local_bot_api() -> None:
 
 # -- the README and docs/ ---------------------------------------------------------------------
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-OTHER_BRANCHES = {"docs/matching.md", "docs/reliability.md"}  # written by other helpers
 PROGRAM = re.compile(r"^(?:sudo -u nkbot )?(?:bin/bot|\.venv/bin/python -m bot)(?: |$)")
 
 
@@ -157,9 +156,9 @@ def test_every_link_and_file_a_page_names_exists() -> None:
                 continue
             path = (page.parent / target).resolve()
             relative = path.relative_to(ROOT).as_posix()
-            assert path.exists() or relative in OTHER_BRANCHES, f"{page.name}: {target}"
+            assert path.exists(), f"{page.name}: {target}"
         for named in re.findall(r"`((?:deploy|docs|tests/eval|bin)/[\w./-]+)`", text):
-            assert (ROOT / named).exists() or named in OTHER_BRANCHES, f"{page.name}: {named}"
+            assert (ROOT / named).exists(), f"{page.name}: {named}"
 
 
 def test_the_readme_keeps_to_what_a_newcomer_needs() -> None:
