@@ -155,7 +155,6 @@ def test_every_link_and_file_a_page_names_exists() -> None:
             if "://" in target:
                 continue
             path = (page.parent / target).resolve()
-            relative = path.relative_to(ROOT).as_posix()
             assert path.exists(), f"{page.name}: {target}"
         for named in re.findall(r"`((?:deploy|docs|tests/eval|bin)/[\w./-]+)`", text):
             assert (ROOT / named).exists(), f"{page.name}: {named}"
