@@ -240,15 +240,23 @@ def test_asking_what_an_article_says_is_still_answered(matcher: Matcher) -> None
 
 
 # -- a refusal names the topic asked about, or none (issue 22) -----------------------------------
-@pytest.mark.parametrize(
-    "question", ["what's the weather in Pyongyang today?", "little rocket man"]
-)
 def test_a_refusal_does_not_name_a_topic_the_question_never_mentioned(
-    matcher: Matcher, knowledge: kb.Knowledge, question: str
+    matcher: Matcher, knowledge: kb.Knowledge
 ) -> None:
-    result = matcher.match(question)
+    result = matcher.match("what's the weather in Pyongyang today?")
     assert result.status is Status.DECLINED
     assert render.declined_text(result, knowledge).startswith("Sorry, my sources don't cover that.")
+
+
+def test_a_refusal_of_an_insult_names_the_insults_not_kims_age(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    """It named "Kim's age" once; now the topic asked about (the 2017 insults), or nothing."""
+    result = matcher.match("little rocket man")
+    assert result.status is Status.DECLINED
+    text = render.declined_text(result, knowledge)
+    assert "age" not in text.split(". ")[0]
+    assert "Rocket Man" in text or text.startswith("Sorry, my sources don't cover that.")
 
 
 def test_a_refusal_still_names_the_topic_asked_about(
