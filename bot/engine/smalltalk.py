@@ -204,19 +204,48 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"president|guy))?|(was|is) (trump|kim|he|it|the us) (right|wrong) to|"
         r"who is (better|worse)|who do (you|u) (like|prefer|support))\b"
     ),
+    # A question put to a person in the news, not to the bot: a reporter's "Chairman Kim, are
+    # you ready to…?", "why are you so comfortable…?", "what did he tell you?", an official's
+    # "do we ever raise…?". The bot cannot answer for them.
+    "addressed": re.compile(
+        r"^(mr|mrs|ms|madam|madame|dr)? ?(president|chairman|secretary|senator|ambassador|"
+        r"minister|general|sir)\b.{0,30}\b(you|your)\b|"
+        r"\b(are|were) (you|u) (really |personally |now )?(ready|willing|prepared|planning|"
+        r"comfortable|confident|satisfied|worried|concerned|afraid|sorry|disappointed|optimistic|"
+        r"hopeful|discussing|raising|considering|going to (raise|discuss|press|bring|ask|meet|"
+        r"walk))\b|"
+        r"\b(have|did|will|would) (you|u) (ever |also |personally |already )?(betray\w*|rais\w*|"
+        r"discuss\w*|bring|brought|learn\w*|meet|met|talk\w*|ask\w*|spoken|speak|press\w*|"
+        r"push\w*|mention\w*|regret\w*|trust\w*|convince\w*|face\w*|confront\w*|plan\w*|"
+        r"commit\w*|walk\w*)\b|"
+        r"\bwhy (are|were|did|do|would|have) (you|u)\b|"
+        r"\bhow (do|can|could|would|will) (you|u) (trust|build|have|convince|deal|negotiate|"
+        r"justify|defend|respond|reconcile|square)\b|"
+        r"\b(the (man|woman|leader|person) (you|u) met|(you|u) met (today|him|with|kim|trump)|"
+        r"when (you|u) met|(tell|told) (you|u)\b(?! about)|(you|u) say that (you|your)|"
+        r"your (\w+ )?(parents|family|country|government|administration|demands|weapons|"
+        r"nuclear|regime|predecessors?|party|negotiators?|team))\b|"
+        r"^(you|u) (agree|believe|think|feel)\b|"
+        r"\b(do|did|will|have|are) we (ever |really |still )?(rais\w*|bring|discuss\w*|"
+        r"mention\w*|press\w*|push\w*|looking at)\b"
+    ),
     # What will happen: the articles were written in 2018 and 2019.
     "prediction": re.compile(
         r"\b(will|gonna|going to)\b.{0,60}\b(ever|one day|someday|eventually|in the future|"
         r"next year|in \d+ years|by 20\d\d)\b|\bwhat will happen\b|\bpredict|\bforecast|"
         r"\bwill (there|north korea|nk|kim|trump) (be|ever|collapse|fall|reunif)|"
-        r"\b(reunif\w*|collapse) (happen|come)\b|\bwhen will\b|\bis (it|there) going to\b"
+        r"\b(reunif\w*|collapse) (happen|come)\b|\bwhen will\b|\bis (it|there) going to\b|"
+        r"\b(is|are) (it|that|this|progress|change|peace|reform|reunification|freedom) (even |"
+        r"really |still |ever )?possible\b"
     ),
     # What ought to be done, asked of the bot: "should travel be banned?"
     "advice": re.compile(
         r"\bshould (it|travel|tourism|tourists|americans|people|we|i|the us|america|the world)"
         r"\b.{0,40}\b(be |go |travel|visit|boycott|banned|prohibited|allowed|illegal|legal)|"
         r"\b(is it|would it be) (ok|okay|safe|right|wrong|ethical|moral) to\b|"
-        r"\bwhat (can|should) (i|we) do\b|\bhow (can|could) (i|we) help\b"
+        r"\bwhat (can|could|should) (i|we)\b.{0,50}\bdo\b|"
+        r"\bhow (can|could|should) (i|we|ordinary people)\b.{0,30}\b(help|improve|support|"
+        r"contribute|make a difference|get involved|donate)\b"
     ),
     # What ordinary North Koreans think: no article asked them.
     "people-think": re.compile(
@@ -232,8 +261,13 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"united nations|security council|unsc)\b.{0,15}sanction"
     ),
 }
+# Kinds whose decline still offers the closest entry when it scores as an answer would: a
+# question to a person often asks what the articles report ("did you raise human rights?").
+OFFERING = frozenset({"addressed"})
 BEYOND_REPLIES = {
     "opinion": "I have no opinions or feelings of my own to give:",
+    "addressed": "That question is put to a person (a leader, an official, a witness), and I"
+    " cannot answer for them:",
     "prediction": "I can't say what will happen: my articles were written in 2018 and 2019, and",
     "advice": "What ought to be done is a judgement I leave to you:",
     "people-think": "No article asked ordinary North Koreans what they think:",
@@ -247,8 +281,9 @@ BEYOND_TAIL = (
 
 
 def beyond_articles(words: str) -> str | None:
-    """The kind of question the articles cannot answer by nature (the bot's opinion, a
-    prediction, advice, what ordinary North Koreans think, the UN's sanctions), or None.
+    """The kind of question the articles cannot answer by nature (the bot's opinion, one put
+    to a person in the news, a prediction, advice, what ordinary North Koreans think, the UN's
+    sanctions), or None.
     `words` is the question lower-cased and stripped of punctuation. One asking what an
     article or a writer says is never such a question."""
     if _ATTRIBUTED.search(words):

@@ -219,6 +219,11 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
         ),
         ("what do north koreans think of kim", "people-think"),
         ("Can the Security Council lift its sanctions on North Korea?", "un-sanctions"),
+        ("Is change possible in North Korea?", "prediction"),
+        ("what can I, a student in Canada, do to help North Koreans?", "advice"),
+        ("Mr President, are you raising the prison camps with Kim today?", "addressed"),
+        ("Do we ever press Pyongyang on forced labour in our talks?", "addressed"),
+        ("Why are you so relaxed about shaking hands with him?", "addressed"),
     ],
 )
 def test_a_question_no_article_can_answer_is_declined_saying_why(
@@ -232,6 +237,56 @@ def test_a_question_no_article_can_answer_is_declined_saying_why(
     assert "I report what my five articles" in reply and "Sorry" not in reply
 
 
+def test_a_question_put_to_a_person_offers_the_entry_that_reports_it(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    """A reporter's question to Kim is not the bot's to answer, but whether human rights came
+    up in Singapore is in the articles: declined saying why, that entry one tap away."""
+    result = matcher.match(
+        "Chairman Kim, did you talk about human rights with President Trump in Singapore?"
+    )
+    assert (result.status, result.about) == (Status.DECLINED, "addressed")
+    assert [c.entry.id for c in result.alternatives] == ["summits-singapore-reporters"]
+    assert render.CLOSEST in render.plain(result, knowledge)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what gets you sent to a kwanliso?", "can you tell me who Otto Warmbier was?"],
+)
+def test_a_question_with_you_in_it_is_not_taken_for_one_to_a_person(
+    matcher: Matcher, question: str
+) -> None:
+    assert matcher.match(question).status is Status.ANSWERED
+
+
+# -- a short question asking what its nearest entry never says (issue 20) -------------------------
+def test_a_why_question_is_not_answered_by_an_entry_that_gives_no_reasons(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    """The entry on the internet says North Koreans cannot use it, not why: answering would
+    pass its facts off as the reason. Declined saying so, the entry offered."""
+    result = matcher.match("why does north korea block the internet?")
+    assert (result.status, result.reason) == (Status.DECLINED, "unasked")
+    assert [c.entry.id for c in result.alternatives][:1] == ["freedoms-information"]
+    assert render.plain(result, knowledge).startswith("Sorry, my sources don't say why.")
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("why was otto warmbier arrested?", "tourist trip"),
+        ("when was the singapore summit?", "2018"),
+        ("who is ji sung-ho?", "escapee"),
+        ("how many people are in the camps?", "120,000"),
+    ],
+)
+def test_a_question_its_entry_asks_too_is_still_answered(
+    matcher: Matcher, question: str, fact: str
+) -> None:
+    assert fact in answer_of(matcher, question)
+
+
 def test_asking_what_an_article_says_is_still_answered(matcher: Matcher) -> None:
     result = matcher.match(
         "According to Human Rights Watch, should the US raise human rights with Kim?"
@@ -241,7 +296,9 @@ def test_asking_what_an_article_says_is_still_answered(matcher: Matcher) -> None
 
 # -- a refusal names the topic asked about, or none (issue 22) -----------------------------------
 @pytest.mark.parametrize(
-    "question", ["what's the weather in Pyongyang today?", "little rocket man"]
+    # ("little rocket man" was here: the FAQ now lists Trump's 2017 insults as not covered, and
+    # naming that topic is right.)
+    "question", ["what's the weather in Pyongyang today?", "what time do the shops in Seoul open?"]
 )
 def test_a_refusal_does_not_name_a_topic_the_question_never_mentioned(
     matcher: Matcher, knowledge: kb.Knowledge, question: str
