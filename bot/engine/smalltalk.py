@@ -208,8 +208,14 @@ _BEYOND: dict[str, re.Pattern[str]] = {
     # you ready to…?", "why are you so comfortable…?", "what did he tell you?", an official's
     # "do we ever raise…?". The bot cannot answer for them.
     "addressed": re.compile(
-        r"^(mr|mrs|ms|madam|madame|dr)? ?(president|chairman|secretary|senator|ambassador|"
-        r"minister|general|sir)\b.{0,30}\b(you|your)\b|"
+        r"^(mr|mrs|ms|madam|madame|dr|president|chairman|secretary|senator|ambassador|"
+        r"minister|general|sir)\b.{0,40}\b(you|your)\b|"
+        r"\b(how|when|why|where|what) (did|have|had) (you|u) (ever )?(escape\w*|surviv\w*|"
+        r"leave|left|defect\w*|cope|decide\w*|arrive\w*|get out|grow up|grew up|live\w*|"
+        r"witness\w*|experienc\w*|discuss\w*|talk\w*|tell|told|ask\w*|do|done)\b|"
+        r"\bwhat (is|was|s) your (message|reaction|response|plan|strategy|position|goal|"
+        r"assessment|impression|advice)\b|\bwhat (will|would|are) (you|u) (going to )?do\b|"
+        r"\bdo (you|u) (plan|intend|expect|hope|regret|trust|worry)\b|"
         r"\b(are|were) (you|u) (really |personally |now )?(ready|willing|prepared|planning|"
         r"comfortable|confident|satisfied|worried|concerned|afraid|sorry|disappointed|optimistic|"
         r"hopeful|discussing|raising|considering|going to (raise|discuss|press|bring|ask|meet|"
@@ -229,6 +235,8 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"\b(do|did|will|have|are) we (ever |really |still )?(rais\w*|bring|discuss\w*|"
         r"mention\w*|press\w*|push\w*|looking at)\b"
     ),
+    # A year after the articles: they were written in 2018 and 2019.
+    "later": re.compile(r"\b20[2-9]\d\b"),
     # What will happen: the articles were written in 2018 and 2019.
     "prediction": re.compile(
         r"\b(will|gonna|going to)\b.{0,60}\b(ever|one day|someday|eventually|in the future|"
@@ -268,6 +276,8 @@ BEYOND_REPLIES = {
     "opinion": "I have no opinions or feelings of my own to give:",
     "addressed": "That question is put to a person (a leader, an official, a witness), and I"
     " cannot answer for them:",
+    "later": "My articles were written in 2018 and 2019, so they cannot say what happened"
+    " since:",
     "prediction": "I can't say what will happen: my articles were written in 2018 and 2019, and",
     "advice": "What ought to be done is a judgement I leave to you:",
     "people-think": "No article asked ordinary North Koreans what they think:",

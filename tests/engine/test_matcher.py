@@ -224,6 +224,9 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
         ("Mr President, are you raising the prison camps with Kim today?", "addressed"),
         ("Do we ever press Pyongyang on forced labour in our talks?", "addressed"),
         ("Why are you so relaxed about shaking hands with him?", "addressed"),
+        ("Ms Ji, how did you escape across the border?", "addressed"),
+        ("what is your message to the families of the prisoners?", "addressed"),
+        ("did the US lift its human rights sanctions in 2022?", "later"),
     ],
 )
 def test_a_question_no_article_can_answer_is_declined_saying_why(
