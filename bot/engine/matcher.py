@@ -229,7 +229,9 @@ class Matcher:
         intent = smalltalk.smalltalk_intent(plain)
         if intent:
             return Result(text, Status.SMALLTALK, reply=smalltalk.reply_for(intent), reason=intent)
-        beyond = smalltalk.beyond_articles(f"{plain} {' '.join(corrected)}")
+        beyond = smalltalk.beyond_articles(f"{plain} {' '.join(corrected)}") or (
+            "addressed" if smalltalk.addressed(text) else None
+        )
         if beyond:  # an opinion, a prediction, advice: no article answers it, whatever it names
             return self._beyond(text, corrected, beyond)
         whole = self._match_words(text, corrected)

@@ -276,8 +276,7 @@ BEYOND_REPLIES = {
     "opinion": "I have no opinions or feelings of my own to give:",
     "addressed": "That question is put to a person (a leader, an official, a witness), and I"
     " cannot answer for them:",
-    "later": "My articles were written in 2018 and 2019, so they cannot say what happened"
-    " since:",
+    "later": "My articles were written in 2018 and 2019, so they cannot say what happened since:",
     "prediction": "I can't say what will happen: my articles were written in 2018 and 2019, and",
     "advice": "What ought to be done is a judgement I leave to you:",
     "people-think": "No article asked ordinary North Koreans what they think:",
@@ -299,6 +298,30 @@ def beyond_articles(words: str) -> str | None:
     if _ATTRIBUTED.search(words):
         return None
     return next((kind for kind, pattern in _BEYOND.items() if pattern.search(words)), None)
+
+
+# A message that opens by addressing someone by title ("Madam Ambassador, will the Council…",
+# "Secretary Pompeo: …"): a question to them, whatever follows, even without "you".
+_VOCATIVE = re.compile(
+    r"^\W*(?:(?:mr|mrs|ms|madam|madame|dr)\.?\s+)?(?:president|chairman|chairwoman|secretary|"
+    r"senator|ambassador|minister|sir|congressman|congresswoman|[a-z][\w'-]*)"
+    r"(?:\s+[\w'-]+){0,2}?\s*[,:]\s*(?P<rest>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+_TITLED = re.compile(
+    r"^\W*(?:mr|mrs|ms|madam|madame|dr|president|chairman|chairwoman|secretary|"
+    r"senator|ambassador|minister|sir|congressman|congresswoman)\b",
+    re.IGNORECASE,
+)
+_THIRD_PERSON = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
+
+
+def addressed(text: str) -> bool:
+    """Whether the message opens by addressing a person by title (the raw text: the comma
+    after the title is what tells "Senator, do…" from "Senator Smith said…"). One that goes on
+    about "he" or "she" ("President Trump, what did he say…?") is about them, not to them."""
+    found = _VOCATIVE.match(text) if _TITLED.match(text) else None
+    return bool(found) and not _THIRD_PERSON.search(found.group("rest"))
 
 
 def beyond_reply(kind: str) -> str:

@@ -227,6 +227,7 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
         ("Ms Ji, how did you escape across the border?", "addressed"),
         ("what is your message to the families of the prisoners?", "addressed"),
         ("did the US lift its human rights sanctions in 2022?", "later"),
+        ("Madam Ambassador, will the Council meet on the camps again?", "addressed"),
     ],
 )
 def test_a_question_no_article_can_answer_is_declined_saying_why(
@@ -255,7 +256,11 @@ def test_a_question_put_to_a_person_offers_the_entry_that_reports_it(
 
 @pytest.mark.parametrize(
     "question",
-    ["what gets you sent to a kwanliso?", "can you tell me who Otto Warmbier was?"],
+    [
+        "what gets you sent to a kwanliso?",
+        "can you tell me who Otto Warmbier was?",
+        "President Trump, what did he say about human rights after Singapore?",
+    ],
 )
 def test_a_question_with_you_in_it_is_not_taken_for_one_to_a_person(
     matcher: Matcher, question: str
