@@ -196,6 +196,7 @@ _BEYOND: dict[str, re.Pattern[str]] = {
     # The bot's own view or feelings: "what do you think", "ur opinion", "does it make you sad".
     "opinion": re.compile(
         r"\b(what do (you|u|ya) think|do (you|u) (think|believe|agree|like|feel)|"
+        r"what do (you|u) make of|how do (you|u) (see|view|rate|judge)|"
         r"(your|ur|yr) (own )?(opinion|view|views|take|thoughts?|feelings?)|"
         r"in (your|ur) (opinion|view)|how do (you|u) feel|what went through (your|ur) mind|"
         r"(are|were) (you|u) (sad|happy|angry|upset|shocked|surprised|moved)|"
@@ -226,7 +227,7 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"commit\w*|walk\w*)\b|"
         r"\bwhy (are|were|did|do|would|have) (you|u)\b|"
         r"\bhow (do|can|could|would|will) (you|u) (trust|build|have|convince|deal|negotiate|"
-        r"justify|defend|respond|reconcile|square)\b|"
+        r"justify|defend|respond|reply|answer|react|reconcile|square)\b|"
         r"\b(the (man|woman|leader|person) (you|u) met|(you|u) met (today|him|with|kim|trump)|"
         r"when (you|u) met|(tell|told) (you|u)\b(?! about)|(you|u) say that (you|your)|"
         r"your (\w+ )?(parents|family|country|government|administration|demands|weapons|"
@@ -241,6 +242,7 @@ _BEYOND: dict[str, re.Pattern[str]] = {
     "prediction": re.compile(
         r"\b(will|gonna|going to)\b.{0,60}\b(ever|one day|someday|eventually|in the future|"
         r"next year|in \d+ years|by 20\d\d)\b|\bwhat will happen\b|\bpredict|\bforecast|"
+        r"\b(what are|what s|whats) the (chances|odds|prospects)\b|\bhow likely\b|"
         r"\bwill (there|north korea|nk|kim|trump) (be|ever|collapse|fall|reunif)|"
         r"\b(reunif\w*|collapse) (happen|come)\b|\bwhen will\b|\bis (it|there) going to\b|"
         r"\b(is|are) (it|that|this|progress|change|peace|reform|reunification|freedom) (even |"

@@ -228,6 +228,8 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
         ("what is your message to the families of the prisoners?", "addressed"),
         ("did the US lift its human rights sanctions in 2022?", "later"),
         ("Madam Ambassador, will the Council meet on the camps again?", "addressed"),
+        ("What do you make of Trump's praise for Kim?", "opinion"),
+        ("What are the chances that Kim gives up his weapons?", "prediction"),
     ],
 )
 def test_a_question_no_article_can_answer_is_declined_saying_why(
