@@ -136,6 +136,11 @@ def wants(text: str) -> str | None:
     return next((kind for kind, (opening, _) in _WANTS.items() if opening.match(text)), None)
 
 
+def asks(entry: Entry, kind: str) -> bool:
+    """Whether one of the entry's phrasings asks what `wants` found ("why", "who"…)."""
+    return any(_WANTS[kind][1].search(q) for q in entry.questions)
+
+
 _REFERS_BACK = re.compile(r"\b(it|its|that|this|they|them|their|he|him|his|she|her|there)\b", re.I)
 
 
@@ -377,7 +382,7 @@ class Matcher:
         if best.entry.id in self.index.named.get(frozenset(tokens), ()):
             return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
         kind = wants(text)
-        if kind and not any(_WANTS[kind][1].search(q) for q in best.entry.questions):
+        if kind and not asks(best.entry, kind):
             # "who flew to Pyongyang to bring Warmbier home?": the entry on his return says
             # when and how, not who; a detail it never answers is declined, the entry offered.
             return Result(

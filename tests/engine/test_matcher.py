@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.engine import followup
 from bot.engine import knowledge as kb
 from bot.engine import render
 from bot.engine.matcher import Candidate, Matcher, Status
@@ -392,3 +393,17 @@ def test_a_not_covered_question_about_a_named_person_offers_that_persons_entry(
     assert [c.entry.id for c in result.alternatives] == ["people-ji-sung-ho"]
     assert render.CLOSEST in render.plain(result, knowledge)
     assert not matcher.match("when was kim jong un born").alternatives
+
+
+def test_why_after_an_answer_that_gives_no_reasons_is_not_that_answer_again(
+    matcher: Matcher,
+) -> None:
+    """"why is that?" after the entry on the internet (which says North Koreans cannot use
+    it, not why) must not repeat that entry as if it were the reason; after an entry that
+    does give reasons ("why was Warmbier arrested?") it still reads as a follow-up."""
+    entries = matcher.knowledge.entries
+    no_reasons = entries["freedoms-information"]
+    assert followup.continue_from(matcher, matcher.match("why is that?"), no_reasons) is None
+    reasons = entries["warmbier-why-arrested"]
+    again = followup.continue_from(matcher, matcher.match("why?"), reasons)
+    assert again is not None and again.entry is reasons
