@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import followup
+from bot.engine import followup, render
 from bot.engine import knowledge as kb
-from bot.engine import render
 from bot.engine.matcher import Candidate, Matcher, Status
 
 
@@ -309,7 +308,8 @@ def test_asking_what_an_article_says_is_still_answered(matcher: Matcher) -> None
 @pytest.mark.parametrize(
     # ("little rocket man" was here: the FAQ now lists Trump's 2017 insults as not covered, and
     # naming that topic is right.)
-    "question", ["what's the weather in Pyongyang today?", "what time do the shops in Seoul open?"]
+    "question",
+    ["what's the weather in Pyongyang today?", "what time do the shops in Seoul open?"],
 )
 def test_a_refusal_does_not_name_a_topic_the_question_never_mentioned(
     matcher: Matcher, knowledge: kb.Knowledge, question: str
@@ -398,7 +398,7 @@ def test_a_not_covered_question_about_a_named_person_offers_that_persons_entry(
 def test_why_after_an_answer_that_gives_no_reasons_is_not_that_answer_again(
     matcher: Matcher,
 ) -> None:
-    """"why is that?" after the entry on the internet (which says North Koreans cannot use
+    """ "why is that?" after the entry on the internet (which says North Koreans cannot use
     it, not why) must not repeat that entry as if it were the reason; after an entry that
     does give reasons ("why was Warmbier arrested?") it still reads as a follow-up."""
     entries = matcher.knowledge.entries
