@@ -119,8 +119,8 @@ _FILLER = r"(?:(?:so|but|and|ok|okay|hey|hi|hello|pls|please|wait|also|then|um|u
 _WANTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     kind: (re.compile(rf"^\W*{_FILLER}(?:{opening})\b", re.I), re.compile(rf"\b(?:{asks})\b", re.I))
     for kind, opening, asks in (
-        ("why", r"why", r"why|reasons?|purpose"),
-        ("when", r"when|(?:what|which) (?:year|date|month|day)", r"when|year|date|month|day"),
+        ("why", r"why|y", r"why|reasons?|purpose"),
+        ("when", r"when|wen|(?:what|which) (?:year|date|month|day)", r"when|year|date|month|day"),
         ("who", r"who|whom|whose", r"who|whom|whose|names?"),
         ("where", r"where", r"where|places?|locations?|city|country"),
         ("how many", r"how (?:many|much)", r"how (?:many|much)|numbers?|figures?|estimates?"),
@@ -382,7 +382,8 @@ class Matcher:
         if best.entry.id in self.index.named.get(frozenset(tokens), ()):
             return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
         kind = wants(text)
-        if kind and not asks(best.entry, kind):
+        plain = " ".join(_WORD.findall(text.lower()))
+        if kind and not asks(best.entry, kind) and not smalltalk.attributed(plain):
             # "who flew to Pyongyang to bring Warmbier home?": the entry on his return says
             # when and how, not who; a detail it never answers is declined, the entry offered.
             return Result(

@@ -291,6 +291,13 @@ BEYOND_TAIL = (
 )
 
 
+def attributed(words: str) -> bool:
+    """Whether the question asks what an article, a writer or a group says: "why does Vox say
+    sanctions can't be lifted?" asks for the writer's reasons, which the entry quoting them
+    gives. `words` as for beyond_articles."""
+    return bool(_ATTRIBUTED.search(words))
+
+
 def beyond_articles(words: str) -> str | None:
     """The kind of question the articles cannot answer by nature (the bot's opinion, one put
     to a person in the news, a prediction, advice, what ordinary North Koreans think, the UN's

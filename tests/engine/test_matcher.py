@@ -407,3 +407,11 @@ def test_why_after_an_answer_that_gives_no_reasons_is_not_that_answer_again(
     reasons = entries["warmbier-why-arrested"]
     again = followup.continue_from(matcher, matcher.match("why?"), reasons)
     assert again is not None and again.entry is reasons
+
+
+def test_why_a_writer_says_something_is_answered_from_the_entry_quoting_them(
+    matcher: Matcher,
+) -> None:
+    """Asking why an article says something asks for its reasons, which the entry quoting
+    it gives: not declined for lacking a "why" phrasing."""
+    assert "2016" in answer_of(matcher, "Why does Vox say sanctions can't be lifted?")
