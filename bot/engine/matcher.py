@@ -379,8 +379,6 @@ class Matcher:
                 text, Status.DECLINED, best.score, candidates=candidates, reason="unknown"
             )
         close = tuple(c for c, _ in scored[:3] if c.score > best.score - th.close)
-        if best.entry.id in self.index.named.get(frozenset(tokens), ()):
-            return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
         kind = wants(text)
         plain = " ".join(_WORD.findall(text.lower()))
         if kind and not asks(best.entry, kind) and not smalltalk.attributed(plain):
@@ -394,6 +392,8 @@ class Matcher:
                 reason="unasked",
                 about=kind,
             )
+        if best.entry.id in self.index.named.get(frozenset(tokens), ()):
+            return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
         runner_up = scored[1][0].score if len(scored) > 1 else 0.0
         if size <= th.vague and all(self.index.breadth.get(t, 0) >= th.broad for t in tokens):
             # One broad word fits many entries equally well: ask rather than guess.

@@ -415,3 +415,12 @@ def test_why_a_writer_says_something_is_answered_from_the_entry_quoting_them(
     """Asking why an article says something asks for its reasons, which the entry quoting
     it gives: not declined for lacking a "why" phrasing."""
     assert "2016" in answer_of(matcher, "Why does Vox say sanctions can't be lifted?")
+
+
+def test_why_and_a_keyword_is_not_that_keywords_entry(matcher: Matcher) -> None:
+    """"why singapore?" is the keyword "singapore" plus "why": the entry on the summit says
+    where and when it was, not why there. The keyword alone still names it."""
+    result = matcher.match("why singapore?")
+    assert (result.status, result.reason) == (Status.DECLINED, "unasked")
+    assert [c.entry.id for c in result.alternatives][:1] == ["summits-singapore"]
+    assert matcher.match("singapore").entry.id == "summits-singapore"
