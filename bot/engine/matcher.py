@@ -382,6 +382,22 @@ class Matcher:
         kind = wants(text)
         plain = " ".join(_WORD.findall(text.lower()))
         if kind and not asks(best.entry, kind) and not smalltalk.attributed(plain):
+            # A close runner-up that does ask it is the one meant ("when did the UN
+            # investigate…?": the inquiry, not the expert refused entry).
+            fits = [
+                c for c in close[1:] if asks(c.entry, kind) and c.score > best.score - th.margin
+            ]
+            if fits:
+                chosen = fits[0]
+                others = tuple(c for c in close if c is not chosen)
+                return Result(
+                    text,
+                    Status.ANSWERED,
+                    chosen.score,
+                    chosen.entry,
+                    candidates,
+                    alternatives=others,
+                )
             # "who flew to Pyongyang to bring Warmbier home?": the entry on his return says
             # when and how, not who; a detail it never answers is declined, the entry offered.
             return Result(

@@ -418,9 +418,16 @@ def test_why_a_writer_says_something_is_answered_from_the_entry_quoting_them(
 
 
 def test_why_and_a_keyword_is_not_that_keywords_entry(matcher: Matcher) -> None:
-    """"why singapore?" is the keyword "singapore" plus "why": the entry on the summit says
+    """ "why singapore?" is the keyword "singapore" plus "why": the entry on the summit says
     where and when it was, not why there. The keyword alone still names it."""
     result = matcher.match("why singapore?")
     assert (result.status, result.reason) == (Status.DECLINED, "unasked")
     assert [c.entry.id for c in result.alternatives][:1] == ["summits-singapore"]
     assert matcher.match("singapore").entry.id == "summits-singapore"
+
+
+def test_a_close_runner_up_that_asks_when_answers_a_when_question(matcher: Matcher) -> None:
+    """Level with the entry on North Korea being closed is the one on the 2014 inquiry, which
+    says when: "when did the UN look into…?" gets the inquiry (base: the closed country)."""
+    result = matcher.match("when did the UN look into north korea's human rights?")
+    assert result.status is Status.ANSWERED and "2014" in result.entry.answer
