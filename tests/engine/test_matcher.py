@@ -262,6 +262,8 @@ def test_a_question_put_to_a_person_offers_the_entry_that_reports_it(
         "what gets you sent to a kwanliso?",
         "can you tell me who Otto Warmbier was?",
         "President Trump, what did he say about human rights after Singapore?",
+        "what would you face if you criticised the government?",
+        "what happens to your family if you criticise the leader?",
     ],
 )
 def test_a_question_with_you_in_it_is_not_taken_for_one_to_a_person(
