@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.engine.knowledge import Knowledge
-from bot.engine.matcher import Matcher, Result, Status
+from bot.engine.matcher import Matcher, Result, Status, asks, wants
 from bot.engine.models import Entry
 from bot.engine.normalize import words
 
@@ -56,12 +56,14 @@ def continue_from(matcher: Matcher, alone: Result, previous: Entry) -> Result | 
     topic or related list that uses every word the question brought."""
     if alone.status is Status.ANSWERED or alone.status is Status.SMALLTALK:
         return None
-    if alone.reason in ("empty", "not-english", "injection", "not-covered", "beyond"):
-        return None  # nothing asked, not in English, not a question, or declined by name
+    if alone.reason in ("empty", "not-english", "injection", "not-covered", "beyond", "unasked"):
+        return None  # nothing asked, not in English, not a question, declined by name or kind
     if len(words(alone.question)) > SHORT_FOLLOWUP:
         return None
     own = set(matcher.tokens(alone.question))
     if not own:
+        if wants(alone.question) == "why" and not asks(previous, "why"):
+            return None  # "why is that?" after an answer that gives no reasons: not it again
         return replace(matcher.answer_for(previous), question=alone.question, reason=FOLLOW_UP)
     read = matcher.match(f"{alone.question} {context_words(previous, matcher.knowledge)}")
     entry = read.entry

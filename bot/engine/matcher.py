@@ -25,7 +25,7 @@ from bot.engine.normalize import BASE_STOPWORDS, english_words, stem, words
 from bot.text import clean_input
 
 MAX_QUESTION = 1000
-_OFFERED = ("off-topic", "unknown")  # declines that offer the closest entries
+_OFFERED = ("off-topic", "unknown", "unasked")  # declines that offer the closest entries
 BEYOND = "beyond"  # Result.reason: a question the articles cannot answer by their nature
 
 
@@ -109,6 +109,36 @@ _ASKS = re.compile(
     r"can|could|would|will)\b",
     re.IGNORECASE,
 )
+
+
+# What a short question asks for, by its opening words, and the words of a phrasing that asks
+# for the same: an entry none of whose phrasings asks "why" does not give reasons, however
+# well the rest of the question matches ("why does North Korea restrict the internet?").
+_SHORT_ASK = 12  # words: a longer message's opening word is often not its question
+_FILLER = r"(?:(?:so|but|and|ok|okay|hey|hi|hello|pls|please|wait|also|then|um|uh)\W+)*"
+_WANTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    kind: (re.compile(rf"^\W*{_FILLER}(?:{opening})\b", re.I), re.compile(rf"\b(?:{asks})\b", re.I))
+    for kind, opening, asks in (
+        ("why", r"why|y", r"why|reasons?|purpose"),
+        ("when", r"when|wen|(?:what|which) (?:year|date|month|day)", r"when|year|date|month|day"),
+        ("who", r"who|whom|whose", r"who|whom|whose|names?"),
+        ("where", r"where", r"where|places?|locations?|city|country"),
+        ("how many", r"how (?:many|much)", r"how (?:many|much)|numbers?|figures?|estimates?"),
+    )
+}
+
+
+def wants(text: str) -> str | None:
+    """What a short question opens by asking ("why", "when", "who", "where", "how many"),
+    or None."""
+    if len(_WORD.findall(text.lower())) > _SHORT_ASK:
+        return None
+    return next((kind for kind, (opening, _) in _WANTS.items() if opening.match(text)), None)
+
+
+def asks(entry: Entry, kind: str) -> bool:
+    """Whether one of the entry's phrasings asks what `wants` found ("why", "who"…)."""
+    return any(_WANTS[kind][1].search(q) for q in entry.questions)
 
 
 _REFERS_BACK = re.compile(r"\b(it|its|that|this|they|them|their|he|him|his|she|her|there)\b", re.I)
@@ -204,14 +234,29 @@ class Matcher:
         intent = smalltalk.smalltalk_intent(plain)
         if intent:
             return Result(text, Status.SMALLTALK, reply=smalltalk.reply_for(intent), reason=intent)
-        beyond = smalltalk.beyond_articles(f"{plain} {' '.join(corrected)}")
+        beyond = smalltalk.beyond_articles(f"{plain} {' '.join(corrected)}") or (
+            "addressed" if smalltalk.addressed(text) else None
+        )
         if beyond:  # an opinion, a prediction, advice: no article answers it, whatever it names
-            return Result(text, Status.DECLINED, reason=BEYOND, about=beyond)
+            return self._beyond(text, corrected, beyond)
         whole = self._match_words(text, corrected)
         clauses = question_clauses(text)
         if clauses:
             whole = self._combine(whole, [self._match_words(c, self.corrected(c)) for c in clauses])
         return self._offer(whole)
+
+    def _beyond(self, text: str, corrected: list[str], kind: str) -> Result:
+        """Declined by nature. A question put to a person in the news ("Chairman Kim, are you
+        discussing human rights?") may still be one an entry answers from the articles' side
+        (whether it came up): that entry is offered when it scores as an answer would."""
+        declined = Result(text, Status.DECLINED, reason=BEYOND, about=kind)
+        if kind not in smalltalk.OFFERING:
+            return declined
+        found = self._match_words(text, corrected)
+        top = found.best
+        if top is None or top.score < self.thresholds.offer_named or found.reason == "not-covered":
+            return declined
+        return replace(declined, score=top.score, candidates=found.candidates, alternatives=(top,))
 
     def _offer(self, result: Result) -> Result:
         """A decline still offers the closest entries when they come near an answer: the
@@ -292,8 +337,9 @@ class Matcher:
         top = next(iter(self.outside.rank(text, tokens, limit=1)), None)
         if top is None or top.score < th.outside:
             return result
-        if result.status is not Status.DECLINED and top.score < result.score + th.outside_margin:
-            return result
+        weighed = result.status is not Status.DECLINED or result.reason == "unasked"
+        if weighed and top.score < result.score + th.outside_margin:
+            return result  # the entry is nearer; an unasked detail still offers it
         about = self.outside_topics[top.item].about
         return Result(
             result.question,
@@ -333,6 +379,35 @@ class Matcher:
                 text, Status.DECLINED, best.score, candidates=candidates, reason="unknown"
             )
         close = tuple(c for c, _ in scored[:3] if c.score > best.score - th.close)
+        kind = wants(text)
+        plain = " ".join(_WORD.findall(text.lower()))
+        if kind and not asks(best.entry, kind) and not smalltalk.attributed(plain):
+            # A close runner-up that does ask it is the one meant ("when did the UN
+            # investigate…?": the inquiry, not the expert refused entry).
+            fits = [
+                c for c in close[1:] if asks(c.entry, kind) and c.score > best.score - th.margin
+            ]
+            if fits:
+                chosen = fits[0]
+                others = tuple(c for c in close if c is not chosen)
+                return Result(
+                    text,
+                    Status.ANSWERED,
+                    chosen.score,
+                    chosen.entry,
+                    candidates,
+                    alternatives=others,
+                )
+            # "who flew to Pyongyang to bring Warmbier home?": the entry on his return says
+            # when and how, not who; a detail it never answers is declined, the entry offered.
+            return Result(
+                text,
+                Status.DECLINED,
+                best.score,
+                candidates=candidates,
+                reason="unasked",
+                about=kind,
+            )
         if best.entry.id in self.index.named.get(frozenset(tokens), ()):
             return Result(text, Status.ANSWERED, best.score, best.entry, candidates)
         runner_up = scored[1][0].score if len(scored) > 1 else 0.0

@@ -160,8 +160,10 @@ def declined_text(result: Result, knowledge: Knowledge) -> str:
     if result.reason == BEYOND:
         return smalltalk.beyond_reply(result.about)
     what = result.about if result.reason == "not-covered" and result.about else "that"
+    # "unasked": the nearest entry does not say what was asked ("who flew to Pyongyang…?")
+    said = f"say {result.about}" if result.reason == "unasked" else f"cover {what}"
     return (
-        f"Sorry, my sources don't cover {what}. I answer questions about North Korea's "
+        f"Sorry, my sources don't {said}. I answer questions about North Korea's "
         f"human-rights record and the Trump–Kim summits. Topics: {topic_list(knowledge)}."
     )
 

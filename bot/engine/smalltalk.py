@@ -196,6 +196,7 @@ _BEYOND: dict[str, re.Pattern[str]] = {
     # The bot's own view or feelings: "what do you think", "ur opinion", "does it make you sad".
     "opinion": re.compile(
         r"\b(what do (you|u|ya) think|do (you|u) (think|believe|agree|like|feel)|"
+        r"what do (you|u) make of|how do (you|u) (see|view|rate|judge)|"
         r"(your|ur|yr) (own )?(opinion|view|views|take|thoughts?|feelings?)|"
         r"in (your|ur) (opinion|view)|how do (you|u) feel|what went through (your|ur) mind|"
         r"(are|were) (you|u) (sad|happy|angry|upset|shocked|surprised|moved)|"
@@ -204,19 +205,59 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"president|guy))?|(was|is) (trump|kim|he|it|the us) (right|wrong) to|"
         r"who is (better|worse)|who do (you|u) (like|prefer|support))\b"
     ),
+    # A question put to a person in the news, not to the bot: a reporter's "Chairman Kim, are
+    # you ready to…?", "why are you so comfortable…?", "what did he tell you?", an official's
+    # "do we ever raise…?". The bot cannot answer for them.
+    "addressed": re.compile(
+        r"^(mr|mrs|ms|madam|madame|dr|president|chairman|secretary|senator|ambassador|"
+        r"minister|general|sir)\b.{0,40}\b(you|your)\b|"
+        r"\b(how|when|why|where|what) (did|have|had) (you|u) (ever )?(escape\w*|surviv\w*|"
+        r"leave|left|defect\w*|cope|decide\w*|arrive\w*|get out|grow up|grew up|live\w*|"
+        r"witness\w*|experienc\w*|discuss\w*|talk\w*|tell|told|ask\w*|do|done)\b|"
+        r"\bwhat (is|was|s) your (message|reaction|response|plan|strategy|position|goal|"
+        r"assessment|impression|advice)\b|\bwhat (will|would|are) (you|u) (going to )?do\b|"
+        r"\bdo (you|u) (plan|intend|expect|hope|regret|trust|worry)\b|"
+        r"\b(are|were) (you|u) (really |personally |now )?(ready|willing|prepared|planning|"
+        r"comfortable|confident|satisfied|worried|concerned|afraid|sorry|disappointed|optimistic|"
+        r"hopeful|discussing|raising|considering|going to (raise|discuss|press|bring|ask|meet|"
+        r"walk))\b|"
+        r"\b(have|did|will|would) (you|u) (ever |also |personally |already )?(betray\w*|rais\w*|"
+        r"discuss\w*|bring|brought|meet|met|talk\w*|press\w*|push\w*|mention\w*|regret\w*|"
+        r"convince\w*|confront\w*|plan\w*|commit\w*|walk away)\b|"
+        # ... and in the past only: "would you face prison for…?" is anyone's "you".
+        r"\b(have|did) (you|u) (ever |also |personally |already )?(learn\w*|ask\w*|spoken|"
+        r"speak|trust\w*|face\w*)\b|"
+        r"\bwhy (are|were|did|have) (you|u)\b|"
+        r"\bhow (do|can|could|would|will) (you|u) (trust|build|have|convince|deal|negotiate|"
+        r"justify|defend|respond|reply|answer|react|reconcile|square)\b|"
+        r"\b(the (man|woman|leader|person) (you|u) met|(you|u) met (today|him|with|kim|trump)|"
+        r"when (you|u) met|(tell|told) (you|u)\b|(you|u) say that (you|your)|"
+        r"your (\w+ )?(administration|demands|weapons|nuclear|regime|predecessors?|"
+        r"negotiators?))\b|"
+        r"^(you|u) (agree|believe|think|feel)\b|"
+        r"\b(do|did|will|have|are) we (ever |really |still )?(rais\w*|bring|discuss\w*|"
+        r"mention\w*|press\w*|push\w*|looking at)\b"
+    ),
+    # A year after the articles: they were written in 2018 and 2019.
+    "later": re.compile(r"\b20[2-9]\d\b"),
     # What will happen: the articles were written in 2018 and 2019.
     "prediction": re.compile(
         r"\b(will|gonna|going to)\b.{0,60}\b(ever|one day|someday|eventually|in the future|"
         r"next year|in \d+ years|by 20\d\d)\b|\bwhat will happen\b|\bpredict|\bforecast|"
+        r"\b(what are|what s|whats) the (chances|odds|prospects)\b|\bhow likely\b|"
         r"\bwill (there|north korea|nk|kim|trump) (be|ever|collapse|fall|reunif)|"
-        r"\b(reunif\w*|collapse) (happen|come)\b|\bwhen will\b|\bis (it|there) going to\b"
+        r"\b(reunif\w*|collapse) (happen|come)\b|\bwhen will\b|\bis (it|there) going to\b|"
+        r"\b(is|are) (it|that|this|progress|change|peace|reform|reunification|freedom) (even |"
+        r"really |still |ever )?possible\b"
     ),
     # What ought to be done, asked of the bot: "should travel be banned?"
     "advice": re.compile(
         r"\bshould (it|travel|tourism|tourists|americans|people|we|i|the us|america|the world)"
         r"\b.{0,40}\b(be |go |travel|visit|boycott|banned|prohibited|allowed|illegal|legal)|"
         r"\b(is it|would it be) (ok|okay|safe|right|wrong|ethical|moral) to\b|"
-        r"\bwhat (can|should) (i|we) do\b|\bhow (can|could) (i|we) help\b"
+        r"\bwhat (can|could|should) (i|we)\b.{0,50}\bdo\b|"
+        r"\bhow (can|could|should) (i|we|ordinary people)\b.{0,30}\b(help|improve|support|"
+        r"contribute|make a difference|get involved|donate)\b"
     ),
     # What ordinary North Koreans think: no article asked them.
     "people-think": re.compile(
@@ -232,8 +273,14 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"united nations|security council|unsc)\b.{0,15}sanction"
     ),
 }
+# Kinds whose decline still offers the closest entry when it scores as an answer would: a
+# question to a person often asks what the articles report ("did you raise human rights?").
+OFFERING = frozenset({"addressed"})
 BEYOND_REPLIES = {
     "opinion": "I have no opinions or feelings of my own to give:",
+    "addressed": "That question is put to a person (a leader, an official, a witness), and I"
+    " cannot answer for them:",
+    "later": "My articles were written in 2018 and 2019, so they cannot say what happened since:",
     "prediction": "I can't say what will happen: my articles were written in 2018 and 2019, and",
     "advice": "What ought to be done is a judgement I leave to you:",
     "people-think": "No article asked ordinary North Koreans what they think:",
@@ -246,14 +293,46 @@ BEYOND_TAIL = (
 )
 
 
+def attributed(words: str) -> bool:
+    """Whether the question asks what an article, a writer or a group says: "why does Vox say
+    sanctions can't be lifted?" asks for the writer's reasons, which the entry quoting them
+    gives. `words` as for beyond_articles."""
+    return bool(_ATTRIBUTED.search(words))
+
+
 def beyond_articles(words: str) -> str | None:
-    """The kind of question the articles cannot answer by nature (the bot's opinion, a
-    prediction, advice, what ordinary North Koreans think, the UN's sanctions), or None.
+    """The kind of question the articles cannot answer by nature (the bot's opinion, one put
+    to a person in the news, a prediction, advice, what ordinary North Koreans think, the UN's
+    sanctions), or None.
     `words` is the question lower-cased and stripped of punctuation. One asking what an
     article or a writer says is never such a question."""
     if _ATTRIBUTED.search(words):
         return None
     return next((kind for kind, pattern in _BEYOND.items() if pattern.search(words)), None)
+
+
+# A message that opens by addressing someone by title ("Madam Ambassador, will the Council…",
+# "Secretary Pompeo: …"): a question to them, whatever follows, even without "you".
+_VOCATIVE = re.compile(
+    r"^\W*(?:(?:mr|mrs|ms|madam|madame|dr)\.?\s+)?(?:president|chairman|chairwoman|secretary|"
+    r"senator|ambassador|minister|sir|congressman|congresswoman|[a-z][\w'-]*)"
+    r"(?:\s+[\w'-]+){0,2}?\s*[,:]\s*(?P<rest>.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+_TITLED = re.compile(
+    r"^\W*(?:mr|mrs|ms|madam|madame|dr|president|chairman|chairwoman|secretary|"
+    r"senator|ambassador|minister|sir|congressman|congresswoman)\b",
+    re.IGNORECASE,
+)
+_THIRD_PERSON = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
+
+
+def addressed(text: str) -> bool:
+    """Whether the message opens by addressing a person by title (the raw text: the comma
+    after the title is what tells "Senator, do…" from "Senator Smith said…"). One that goes on
+    about "he" or "she" ("President Trump, what did he say…?") is about them, not to them."""
+    found = _VOCATIVE.match(text) if _TITLED.match(text) else None
+    return bool(found) and not _THIRD_PERSON.search(found.group("rest"))
 
 
 def beyond_reply(kind: str) -> str:
