@@ -18,7 +18,7 @@ from bot.storage import Store
 
 log = logging.getLogger(__name__)
 # What the maintainers' report shows.
-MISSES = ("off-topic", "unknown", "close", "not-covered", "beyond")
+MISSES = ("off-topic", "unknown", "close", "not-covered", "beyond", "unasked")
 
 
 def fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
