@@ -195,7 +195,7 @@ _ATTRIBUTED = re.compile(
 _BEYOND: dict[str, re.Pattern[str]] = {
     # The bot's own view or feelings: "what do you think", "ur opinion", "does it make you sad".
     "opinion": re.compile(
-        r"\b(what do (you|u|ya) think|do (you|u) (think|believe|agree|like|feel)|"
+        r"\b(what (do|did) (you|u|ya) (think|make)|do (you|u) (think|believe|agree|like|feel)|"
         r"what do (you|u) make of|how do (you|u) (see|view|rate|judge)|"
         r"(your|ur|yr) (own )?(opinion|view|views|take|thoughts?|feelings?)|"
         r"in (your|ur) (opinion|view)|how do (you|u) feel|what went through (your|ur) mind|"
@@ -245,6 +245,9 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"\b(will|gonna|going to)\b.{0,60}\b(ever|one day|someday|eventually|in the future|"
         r"next year|in \d+ years|by 20\d\d)\b|\bwhat will happen\b|\bpredict|\bforecast|"
         r"\b(what are|what s|whats) the (chances|odds|prospects)\b|\bhow likely\b|"
+        # What something will change: "what difference is the inquiry going to make?"
+        r"\bwhat (difference|impact|effect) (is|are|will|would|could|can)\b.{0,80}"
+        r"\b(make|have)\b|"
         r"\bwill (there|north korea|nk|kim|trump) (be|ever|collapse|fall|reunif)|"
         r"\b(reunif\w*|collapse) (happen|come)\b|\bwhen will\b|\bis (it|there) going to\b|"
         r"\b(is|are) (it|that|this|progress|change|peace|reform|reunification|freedom) (even |"

@@ -230,6 +230,9 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
         ("Madam Ambassador, will the Council meet on the camps again?", "addressed"),
         ("What do you make of Trump's praise for Kim?", "opinion"),
         ("What are the chances that Kim gives up his weapons?", "prediction"),
+        ("what did you think of the way Trump praised Kim in Singapore?", "opinion"),
+        ("What difference will new sanctions make for the camps?", "prediction"),
+        ("what impact is the Hanoi summit going to have on forced labour?", "prediction"),
     ],
 )
 def test_a_question_no_article_can_answer_is_declined_saying_why(
