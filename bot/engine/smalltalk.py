@@ -210,7 +210,8 @@ _BEYOND: dict[str, re.Pattern[str]] = {
     # "do we ever raise…?". The bot cannot answer for them.
     "addressed": re.compile(
         r"^(mr|mrs|ms|madam|madame|dr|president|chairman|secretary|senator|ambassador|"
-        r"minister|general|sir)\b.{0,40}\b(you|your)\b|"
+        r"minister|general|sir|judge|justice|professor|prof|governor|commissioner|rapporteur|"
+        r"mayor|reverend)\b.{0,40}\b(you|your)\b|"
         r"\b(how|when|why|where|what) (did|have|had) (you|u) (ever )?(escape\w*|surviv\w*|"
         r"leave|left|defect\w*|cope|decide\w*|arrive\w*|get out|grow up|grew up|live\w*|"
         r"witness\w*|experienc\w*|discuss\w*|talk\w*|tell|told|ask\w*|do|done)\b|"
@@ -233,7 +234,9 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"\b(the (man|woman|leader|person) (you|u) met|(you|u) met (today|him|with|kim|trump)|"
         r"when (you|u) met|(tell|told) (you|u)\b|(you|u) say that (you|your)|"
         r"your (\w+ )?(administration|demands|weapons|nuclear|regime|predecessors?|"
-        r"negotiators?))\b|"
+        r"negotiators?)|"
+        # An interviewer's "tell readers about your background": the person's own story.
+        r"about (yourself|your (own )?(background|career|childhood|upbringing|life story)))\b|"
         r"^(you|u) (agree|believe|think|feel)\b|"
         r"\b(do|did|will|have|are) we (ever |really |still )?(rais\w*|bring|discuss\w*|"
         r"mention\w*|press\w*|push\w*|looking at)\b"
@@ -318,13 +321,15 @@ def beyond_articles(words: str) -> str | None:
 # "Secretary Pompeo: …"): a question to them, whatever follows, even without "you".
 _VOCATIVE = re.compile(
     r"^\W*(?:(?:mr|mrs|ms|madam|madame|dr)\.?\s+)?(?:president|chairman|chairwoman|secretary|"
-    r"senator|ambassador|minister|sir|congressman|congresswoman|[a-z][\w'-]*)"
+    r"senator|ambassador|minister|sir|congressman|congresswoman|judge|justice|professor|prof|"
+    r"governor|commissioner|rapporteur|mayor|reverend|[a-z][\w'-]*)"
     r"(?:\s+[\w'-]+){0,2}?\s*[,:]\s*(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
 )
 _TITLED = re.compile(
     r"^\W*(?:mr|mrs|ms|madam|madame|dr|president|chairman|chairwoman|secretary|"
-    r"senator|ambassador|minister|sir|congressman|congresswoman)\b",
+    r"senator|ambassador|minister|sir|congressman|congresswoman|judge|justice|professor|prof|"
+    r"governor|commissioner|rapporteur|mayor|reverend)\b",
     re.IGNORECASE,
 )
 _THIRD_PERSON = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)
