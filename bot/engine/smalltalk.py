@@ -280,8 +280,9 @@ _BEYOND: dict[str, re.Pattern[str]] = {
     ),
 }
 # Kinds whose decline still offers the closest entry when it scores as an answer would: a
-# question to a person often asks what the articles report ("did you raise human rights?").
-OFFERING = frozenset({"addressed"})
+# question to a person often asks what the articles report ("did you raise human rights?"),
+# and "do you think the UN should refer Kim to the ICC?" is what the UN inquiry recommended.
+OFFERING = frozenset({"addressed", "opinion"})
 BEYOND_REPLIES = {
     "opinion": "I have no opinions or feelings of my own to give:",
     "addressed": "That question is put to a person (a leader, an official, a witness), and I"

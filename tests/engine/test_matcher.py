@@ -262,6 +262,19 @@ def test_a_question_put_to_a_person_offers_the_entry_that_reports_it(
     assert render.CLOSEST in render.plain(result, knowledge)
 
 
+def test_asking_the_bots_opinion_on_what_the_articles_recommend_offers_that_entry(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    """The bot has no view of its own on a referral to the ICC, but what the UN inquiry
+    recommended is in the articles: declined saying why, that entry one tap away."""
+    result = matcher.match(
+        "do you think the UN should take Kim to the International Criminal Court?"
+    )
+    assert (result.status, result.about) == (Status.DECLINED, "opinion")
+    assert [c.entry.id for c in result.alternatives] == ["accountability-security-council"]
+    assert render.CLOSEST in render.plain(result, knowledge)
+
+
 @pytest.mark.parametrize(
     "question",
     [
