@@ -233,6 +233,8 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
         ("what did you think of the way Trump praised Kim in Singapore?", "opinion"),
         ("What difference will new sanctions make for the camps?", "prediction"),
         ("what impact is the Hanoi summit going to have on forced labour?", "prediction"),
+        ("Is Washington ready to ease sanctions if Kim closes the camps?", "prediction"),
+        ("is the united nations finally going to put Kim on trial", "prediction"),
         ("Professor Lee, in what ways did the camps you studied change you?", "addressed"),
         ("Judge, you sat on the inquiry: how did the hearings in Seoul feel?", "addressed"),
         ("Before we begin, could you tell us a little about your background?", "addressed"),
