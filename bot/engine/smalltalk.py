@@ -203,7 +203,12 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"make (you|u) (feel|sad|angry)|(is|was) (trump|kim|kim jong un|he) (a )?"
         r"(good|bad|great|evil|terrible|best|worst|smart|stupid|crazy)( (man|person|leader|"
         r"president|guy))?|(was|is) (trump|kim|he|it|the us) (right|wrong) to|"
-        r"who is (better|worse)|who do (you|u) (like|prefer|support))\b"
+        r"who is (better|worse)|who do (you|u) (like|prefer|support)|"
+        # A judgement the bot would have to make: "was it a mistake to…?", "would you say…?"
+        r"(was|is|were) (it|that|this) (a )?(mistake|error|blunder|wise|unwise|good idea|"
+        r"bad idea)|(did|does|do) (\w+ ){1,3}(do|make) the (right|wrong) (thing|call|choice|"
+        r"decision|move)|would (you|u) (say|call|characteri[sz]e)|how would (you|u) describe|"
+        r"(is|was) it (fair|unfair|reasonable) to (say|call|describe|compare))\b"
     ),
     # A question put to a person in the news, not to the bot: a reporter's "Chairman Kim, are
     # you ready to…?", "why are you so comfortable…?", "what did he tell you?", an official's

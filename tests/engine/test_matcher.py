@@ -233,6 +233,9 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
         ("what did you think of the way Trump praised Kim in Singapore?", "opinion"),
         ("What difference will new sanctions make for the camps?", "prediction"),
         ("what impact is the Hanoi summit going to have on forced labour?", "prediction"),
+        ("Was it a mistake for Trump to shake hands with Kim?", "opinion"),
+        ("did the president make the right call by going to Hanoi", "opinion"),
+        ("Would you say North Korea is the worst place on earth?", "opinion"),
         ("Is Washington ready to ease sanctions if Kim closes the camps?", "prediction"),
         ("is the united nations finally going to put Kim on trial", "prediction"),
         ("Professor Lee, in what ways did the camps you studied change you?", "addressed"),
@@ -285,6 +288,7 @@ def test_asking_the_bots_opinion_on_what_the_articles_recommend_offers_that_entr
         "President Trump, what did he say about human rights after Singapore?",
         "what would you face if you criticised the government?",
         "what happens to your family if you criticise the leader?",
+        "could you describe the conditions in the prison camps?",
     ],
 )
 def test_a_question_with_you_in_it_is_not_taken_for_one_to_a_person(
