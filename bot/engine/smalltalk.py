@@ -215,7 +215,7 @@ _BEYOND: dict[str, re.Pattern[str]] = {
     # "do we ever raise…?". The bot cannot answer for them.
     "addressed": re.compile(
         r"^(mr|mrs|ms|madam|madame|dr|president|chairman|secretary|senator|ambassador|"
-        r"minister|general|sir|judge|justice|professor|prof|governor|commissioner|rapporteur|"
+        r"minister|general|sir|judge|professor|prof|governor|commissioner|rapporteur|"
         r"mayor|reverend)\b.{0,40}\b(you|your)\b|"
         r"\b(how|when|why|where|what) (did|have|had) (you|u) (ever )?(escape\w*|surviv\w*|"
         r"leave|left|defect\w*|cope|decide\w*|arrive\w*|get out|grow up|grew up|live\w*|"
@@ -332,14 +332,14 @@ def beyond_articles(words: str) -> str | None:
 # "Secretary Pompeo: …"): a question to them, whatever follows, even without "you".
 _VOCATIVE = re.compile(
     r"^\W*(?:(?:mr|mrs|ms|madam|madame|dr)\.?\s+)?(?:president|chairman|chairwoman|secretary|"
-    r"senator|ambassador|minister|sir|congressman|congresswoman|judge|justice|professor|prof|"
+    r"senator|ambassador|minister|sir|congressman|congresswoman|judge|professor|prof|"
     r"governor|commissioner|rapporteur|mayor|reverend|[a-z][\w'-]*)"
     r"(?:\s+[\w'-]+){0,2}?\s*[,:]\s*(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
 )
 _TITLED = re.compile(
     r"^\W*(?:mr|mrs|ms|madam|madame|dr|president|chairman|chairwoman|secretary|"
-    r"senator|ambassador|minister|sir|congressman|congresswoman|judge|justice|professor|prof|"
+    r"senator|ambassador|minister|sir|congressman|congresswoman|judge|professor|prof|"
     r"governor|commissioner|rapporteur|mayor|reverend)\b",
     re.IGNORECASE,
 )

@@ -289,6 +289,7 @@ def test_asking_the_bots_opinion_on_what_the_articles_recommend_offers_that_entr
         "what would you face if you criticised the government?",
         "what happens to your family if you criticise the leader?",
         "could you describe the conditions in the prison camps?",
+        "Justice for Otto: what happened to him in North Korea?",
     ],
 )
 def test_a_question_with_you_in_it_is_not_taken_for_one_to_a_person(
