@@ -208,7 +208,10 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"(was|is|were) (it|that|this) (a )?(mistake|error|blunder|wise|unwise|good idea|"
         r"bad idea)|(did|does|do) (\w+ ){1,3}(do|make) the (right|wrong) (thing|call|choice|"
         r"decision|move)|would (you|u) (say|call|characteri[sz]e)|how would (you|u) describe|"
-        r"(is|was) it (fair|unfair|reasonable) to (say|call|describe|compare))\b"
+        r"(is|was) it (fair|unfair|reasonable) to (say|call|describe|compare)|"
+        r"(what|how) did (you|u) feel|(can|could|should) (kim|kim jong un|trump|he|north korea|"
+        r"pyongyang|the regime|the north koreans) (ever |really )?be trusted|"
+        r"should (we|anyone|anybody|the us|america|the world) (ever )?trust)\b"
     ),
     # A question put to a person in the news, not to the bot: a reporter's "Chairman Kim, are
     # you ready to…?", "why are you so comfortable…?", "what did he tell you?", an official's
@@ -258,6 +261,7 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"regime|international community)|america|washington|china|kim|kim jong un|trump|"
         r"north korea|pyongyang|south korea|seoul) (\w+ )?(prepared|willing|ready|planning|"
         r"going) to\b|"
+        r"\bwhat (will|would) it take\b|"
         # What something will change: "what difference is the inquiry going to make?"
         r"\bwhat (difference|impact|effect) (is|are|will|would|could|can)\b.{0,80}"
         r"\b(make|have)\b|"
