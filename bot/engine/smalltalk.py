@@ -195,7 +195,7 @@ _ATTRIBUTED = re.compile(
 _BEYOND: dict[str, re.Pattern[str]] = {
     # The bot's own view or feelings: "what do you think", "ur opinion", "does it make you sad".
     "opinion": re.compile(
-        r"\b(what do (you|u|ya) think|do (you|u) (think|believe|agree|like|feel)|"
+        r"\b(what (do|did) (you|u|ya) (think|make)|do (you|u) (think|believe|agree|like|feel)|"
         r"what do (you|u) make of|how do (you|u) (see|view|rate|judge)|"
         r"(your|ur|yr) (own )?(opinion|view|views|take|thoughts?|feelings?)|"
         r"in (your|ur) (opinion|view)|how do (you|u) feel|what went through (your|ur) mind|"
@@ -203,14 +203,23 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"make (you|u) (feel|sad|angry)|(is|was) (trump|kim|kim jong un|he) (a )?"
         r"(good|bad|great|evil|terrible|best|worst|smart|stupid|crazy)( (man|person|leader|"
         r"president|guy))?|(was|is) (trump|kim|he|it|the us) (right|wrong) to|"
-        r"who is (better|worse)|who do (you|u) (like|prefer|support))\b"
+        r"who is (better|worse)|who do (you|u) (like|prefer|support)|"
+        # A judgement the bot would have to make: "was it a mistake to…?", "would you say…?"
+        r"(was|is|were) (it|that|this) (a )?(mistake|error|blunder|wise|unwise|good idea|"
+        r"bad idea)|(did|does|do) (\w+ ){1,3}(do|make) the (right|wrong) (thing|call|choice|"
+        r"decision|move)|would (you|u) (say|call|characteri[sz]e)|how would (you|u) describe|"
+        r"(is|was) it (fair|unfair|reasonable) to (say|call|describe|compare)|"
+        r"(what|how) did (you|u) feel|(can|could|should) (kim|kim jong un|trump|he|north korea|"
+        r"pyongyang|the regime|the north koreans) (ever |really )?be trusted|"
+        r"should (we|anyone|anybody|the us|america|the world) (ever )?trust)\b"
     ),
     # A question put to a person in the news, not to the bot: a reporter's "Chairman Kim, are
     # you ready to…?", "why are you so comfortable…?", "what did he tell you?", an official's
     # "do we ever raise…?". The bot cannot answer for them.
     "addressed": re.compile(
         r"^(mr|mrs|ms|madam|madame|dr|president|chairman|secretary|senator|ambassador|"
-        r"minister|general|sir)\b.{0,40}\b(you|your)\b|"
+        r"minister|general|sir|judge|professor|prof|governor|commissioner|rapporteur|"
+        r"mayor|reverend)\b.{0,40}\b(you|your)\b|"
         r"\b(how|when|why|where|what) (did|have|had) (you|u) (ever )?(escape\w*|surviv\w*|"
         r"leave|left|defect\w*|cope|decide\w*|arrive\w*|get out|grow up|grew up|live\w*|"
         r"witness\w*|experienc\w*|discuss\w*|talk\w*|tell|told|ask\w*|do|done)\b|"
@@ -233,7 +242,9 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"\b(the (man|woman|leader|person) (you|u) met|(you|u) met (today|him|with|kim|trump)|"
         r"when (you|u) met|(tell|told) (you|u)\b|(you|u) say that (you|your)|"
         r"your (\w+ )?(administration|demands|weapons|nuclear|regime|predecessors?|"
-        r"negotiators?))\b|"
+        r"negotiators?)|"
+        # An interviewer's "tell readers about your background": the person's own story.
+        r"about (yourself|your (own )?(background|career|childhood|upbringing|life story)))\b|"
         r"^(you|u) (agree|believe|think|feel)\b|"
         r"\b(do|did|will|have|are) we (ever |really |still )?(rais\w*|bring|discuss\w*|"
         r"mention\w*|press\w*|push\w*|looking at)\b"
@@ -245,6 +256,15 @@ _BEYOND: dict[str, re.Pattern[str]] = {
         r"\b(will|gonna|going to)\b.{0,60}\b(ever|one day|someday|eventually|in the future|"
         r"next year|in \d+ years|by 20\d\d)\b|\bwhat will happen\b|\bpredict|\bforecast|"
         r"\b(what are|what s|whats) the (chances|odds|prospects)\b|\bhow likely\b|"
+        # What someone means to do now: "is the US prepared to declare the war over?"
+        r"\b(is|are) (the (us|u s|usa|un|united nations|united states|administration|world|west|"
+        r"regime|international community)|america|washington|china|kim|kim jong un|trump|"
+        r"north korea|pyongyang|south korea|seoul) (\w+ )?(prepared|willing|ready|planning|"
+        r"going) to\b|"
+        r"\bwhat (will|would) it take\b|"
+        # What something will change: "what difference is the inquiry going to make?"
+        r"\bwhat (difference|impact|effect) (is|are|will|would|could|can)\b.{0,80}"
+        r"\b(make|have)\b|"
         r"\bwill (there|north korea|nk|kim|trump) (be|ever|collapse|fall|reunif)|"
         r"\b(reunif\w*|collapse) (happen|come)\b|\bwhen will\b|\bis (it|there) going to\b|"
         r"\b(is|are) (it|that|this|progress|change|peace|reform|reunification|freedom) (even |"
@@ -274,8 +294,9 @@ _BEYOND: dict[str, re.Pattern[str]] = {
     ),
 }
 # Kinds whose decline still offers the closest entry when it scores as an answer would: a
-# question to a person often asks what the articles report ("did you raise human rights?").
-OFFERING = frozenset({"addressed"})
+# question to a person often asks what the articles report ("did you raise human rights?"),
+# and "do you think the UN should refer Kim to the ICC?" is what the UN inquiry recommended.
+OFFERING = frozenset({"addressed", "opinion"})
 BEYOND_REPLIES = {
     "opinion": "I have no opinions or feelings of my own to give:",
     "addressed": "That question is put to a person (a leader, an official, a witness), and I"
@@ -315,13 +336,15 @@ def beyond_articles(words: str) -> str | None:
 # "Secretary Pompeo: …"): a question to them, whatever follows, even without "you".
 _VOCATIVE = re.compile(
     r"^\W*(?:(?:mr|mrs|ms|madam|madame|dr)\.?\s+)?(?:president|chairman|chairwoman|secretary|"
-    r"senator|ambassador|minister|sir|congressman|congresswoman|[a-z][\w'-]*)"
+    r"senator|ambassador|minister|sir|congressman|congresswoman|judge|professor|prof|"
+    r"governor|commissioner|rapporteur|mayor|reverend|[a-z][\w'-]*)"
     r"(?:\s+[\w'-]+){0,2}?\s*[,:]\s*(?P<rest>.*)",
     re.IGNORECASE | re.DOTALL,
 )
 _TITLED = re.compile(
     r"^\W*(?:mr|mrs|ms|madam|madame|dr|president|chairman|chairwoman|secretary|"
-    r"senator|ambassador|minister|sir|congressman|congresswoman)\b",
+    r"senator|ambassador|minister|sir|congressman|congresswoman|judge|professor|prof|"
+    r"governor|commissioner|rapporteur|mayor|reverend)\b",
     re.IGNORECASE,
 )
 _THIRD_PERSON = re.compile(r"\b(he|she|his|her|him)\b", re.IGNORECASE)

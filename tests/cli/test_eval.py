@@ -37,7 +37,10 @@ FLOORS = {
     "fresh.yaml": (0.88, 0.92, 0.90, 0.05),
     # The real questions (issue 20, item 6): small sets, so three questions are a wide margin.
     "real-dev.yaml": (0.25, 0.41, 0.88, 0.13),
-    "real-test.yaml": (0.36, 0.45, 0.67, 0.30),
+    "real-test.yaml": (0.36, 0.45, 0.69, 0.28),
+    # A second collector's real questions (issue 20, third round).
+    "real2-dev.yaml": (0.27, 0.38, 0.70, 0.25),
+    "real2-test.yaml": (0.48, 0.64, 0.60, 0.31),
 }
 
 
@@ -62,10 +65,11 @@ def test_eval_set_meets_its_floor(matcher: Matcher, name: str) -> None:
 
 def test_the_frozen_sets_say_so_and_print_totals_only(tmp_path: Path) -> None:
     """A frozen set's questions must never be read: its report is the four totals."""
-    for frozen in ("test.yaml", "holdout.yaml", "fresh.yaml", "real-test.yaml"):
+    for frozen in ("test.yaml", "holdout.yaml", "fresh.yaml", "real-test.yaml", "real2-test.yaml"):
         assert evaluation.is_frozen(EVAL / frozen), frozen  # real-test says so on line 11
     assert not evaluation.is_frozen(EVAL / "dev.yaml")
     assert not evaluation.is_frozen(EVAL / "real-dev.yaml")
+    assert not evaluation.is_frozen(EVAL / "real2-dev.yaml")
     path = tmp_path / "frozen.yaml"
     path.write_text(
         "# FROZEN: totals only\nanswerable:\n  - q: what is the kwanliso\n    topic: camps\n"

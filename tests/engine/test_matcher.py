@@ -230,6 +230,21 @@ def test_near_subject_questions_get_no_entry(matcher: Matcher, question: str) ->
         ("Madam Ambassador, will the Council meet on the camps again?", "addressed"),
         ("What do you make of Trump's praise for Kim?", "opinion"),
         ("What are the chances that Kim gives up his weapons?", "prediction"),
+        ("what did you think of the way Trump praised Kim in Singapore?", "opinion"),
+        ("What difference will new sanctions make for the camps?", "prediction"),
+        ("what impact is the Hanoi summit going to have on forced labour?", "prediction"),
+        ("Was it a mistake for Trump to shake hands with Kim?", "opinion"),
+        ("did the president make the right call by going to Hanoi", "opinion"),
+        ("Would you say North Korea is the worst place on earth?", "opinion"),
+        ("should the US ever trust Kim's promises on the camps?", "opinion"),
+        ("Can Kim Jong Un really be trusted on the camps?", "opinion"),
+        ("how did you feel when you heard Warmbier had died", "opinion"),
+        ("What will it take for the camps to close?", "prediction"),
+        ("Is Washington ready to ease sanctions if Kim closes the camps?", "prediction"),
+        ("is the united nations finally going to put Kim on trial", "prediction"),
+        ("Professor Lee, in what ways did the camps you studied change you?", "addressed"),
+        ("Judge, you sat on the inquiry: how did the hearings in Seoul feel?", "addressed"),
+        ("Before we begin, could you tell us a little about your background?", "addressed"),
     ],
 )
 def test_a_question_no_article_can_answer_is_declined_saying_why(
@@ -256,6 +271,19 @@ def test_a_question_put_to_a_person_offers_the_entry_that_reports_it(
     assert render.CLOSEST in render.plain(result, knowledge)
 
 
+def test_asking_the_bots_opinion_on_what_the_articles_recommend_offers_that_entry(
+    matcher: Matcher, knowledge: kb.Knowledge
+) -> None:
+    """The bot has no view of its own on a referral to the ICC, but what the UN inquiry
+    recommended is in the articles: declined saying why, that entry one tap away."""
+    result = matcher.match(
+        "do you think the UN should take Kim to the International Criminal Court?"
+    )
+    assert (result.status, result.about) == (Status.DECLINED, "opinion")
+    assert [c.entry.id for c in result.alternatives] == ["accountability-security-council"]
+    assert render.CLOSEST in render.plain(result, knowledge)
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -264,6 +292,8 @@ def test_a_question_put_to_a_person_offers_the_entry_that_reports_it(
         "President Trump, what did he say about human rights after Singapore?",
         "what would you face if you criticised the government?",
         "what happens to your family if you criticise the leader?",
+        "could you describe the conditions in the prison camps?",
+        "Justice for Otto: what happened to him in North Korea?",
     ],
 )
 def test_a_question_with_you_in_it_is_not_taken_for_one_to_a_person(
