@@ -36,6 +36,13 @@ from bot.engine.matcher import Matcher, Status
         # TIME: the 2017 report's co-author said the camps are as bad as the Nazis' (once refused as
         # where to download reports, the IBA inquiry being read as the UN commission of inquiry)
         ("what did the iba inquiry find", "Nazis"),
+        # HRW: "an absolute prohibition on any civil and political rights" (once refused as what
+        # North Korea's constitution says about free speech)
+        ("what about free speech in north korea", "civil and political rights"),
+        # HuffPost: police and security forces create "a climate of fear" (once refused)
+        ("how does kim jong un run the country", "climate of fear"),
+        # HRW: speaking out or protesting is "a one-way ticket to the kwan-li-so" (once refused)
+        ("what can get a north korean into trouble with the authorities", "one-way ticket"),
     ],
 )
 def test_a_question_the_articles_answer_is_not_refused(
@@ -58,6 +65,8 @@ def test_a_question_the_articles_answer_is_not_refused(
         ("has north korea joined the ilo since 2019", "International Labour Organization"),
         # any American tourist is not Otto Warmbier: not the answer on why he was arrested
         ("can an american tourist visit north korea", "tourists"),
+        # free speech is answered, but not what the constitution promises about it
+        ("what does north korea's constitution say about free speech", "constitution"),
     ],
 )
 def test_what_the_articles_lack_is_still_declined_by_name(
