@@ -49,3 +49,36 @@ def test_a_log_record_with_the_token_in_args_and_traceback_is_formatted_whole() 
     text = out.getvalue()
     assert "private-half" not in text and "Traceback" in text
     assert f"bot{REDACTED}/getMe" in text and f"The token `{REDACTED}`" in text
+
+
+def test_a_poll_the_bot_api_dropped_as_the_stop_began_is_one_info_line() -> None:
+    """asyncio reports PTB's failed, cancelled polling task as an ERROR with a traceback (seen
+    when the Bot API went away just as SIGTERM arrived); a stop is ordinary, so it is one line."""
+    from telegram.error import NetworkError
+
+    from bot.telegram.app import _QuietLostPoll
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    log = logging.getLogger("asyncio")
+    log.addHandler(handler)
+    log.addFilter(quiet := _QuietLostPoll())
+    try:
+        error = NetworkError("httpx.RemoteProtocolError: Server disconnected")
+        log.error(
+            "Task exception was never retrieved\nfuture: <Task finished name='Task-136' "
+            "coro=<Updater._start_polling.<locals>.polling_action_cb() done>>",
+            exc_info=(NetworkError, error, None),
+        )
+        log.error("Task exception was never retrieved", exc_info=(ValueError, ValueError(), None))
+    finally:
+        log.removeFilter(quiet)
+        log.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == (
+        "INFO polling: the Bot API dropped the last poll (httpx.RemoteProtocolError: Server"
+        " disconnected)"
+    )
+    assert lines[1] == "ERROR Task exception was never retrieved"  # a bug of ours still shows
+    assert lines[2] == "ValueError"  # with its exception
