@@ -168,6 +168,13 @@ def test_synonyms_do_not_change_what_was_asked(
             "what would an announcement of the end of the korean war do for human rights",
             "benchmarks-end-war-reunions",
         ),
+        # the separated families are TIME's subject; the North's attacks since 1953 are not
+        (
+            "did the north ever attack the south after the ceasefire",
+            "Yeonpyeong",
+            "families separated by the korean war",
+            "benchmarks-end-war-reunions",
+        ),
     ],
 )
 def test_a_detail_the_articles_lack_is_declined_but_its_subject_still_answered(
