@@ -175,6 +175,20 @@ def test_synonyms_do_not_change_what_was_asked(
             "families separated by the korean war",
             "benchmarks-end-war-reunions",
         ),
+        # the articles cover two summits abroad, not an invitation to Washington or Pyongyang
+        (
+            "was kim jong un ever invited to america",
+            "invitations",
+            "when was the singapore summit",
+            "summits-singapore",
+        ),
+        # TIME covers what Trump did about Warmbier in Hanoi, not his words when Otto died
+        (
+            "how did trump react when warmbier died back in 2017",
+            "when he died in 2017",
+            "what did trump say about warmbier in hanoi",
+            "warmbier-hanoi-face-value",
+        ),
     ],
 )
 def test_a_detail_the_articles_lack_is_declined_but_its_subject_still_answered(
