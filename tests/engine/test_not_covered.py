@@ -127,3 +127,82 @@ def test_synonyms_do_not_change_what_was_asked(
         words,
         tokens,
     )
+
+
+@pytest.mark.parametrize(
+    ("detail", "named", "related", "entry_id"),
+    [
+        # Just Security says only that Pyongyang sent him back in June 2017, not who fetched him
+        # (a phrasing "how was he freed" once took "when was he released" too)
+        (
+            "who went to pyongyang to get otto warmbier out",
+            "Warmbier's release",
+            "when did north korea release otto warmbier",
+            "warmbier-return-and-death",
+        ),
+        # ... and that he came back unconscious and died from injuries suffered in captivity,
+        # with no medical finding (a topic on his coma once took "was he in a coma?" too)
+        (
+            "what did the ohio coroner conclude about warmbier",
+            "coroner",
+            "was warmbier in a coma when he came home",
+            "warmbier-return-and-death",
+        ),
+        (
+            "did north korea say warmbier got botulism",
+            "botulism",
+            "was warmbier in a coma",
+            "warmbier-return-and-death",
+        ),
+        # HRW's photo caption dates the Singapore meeting, but no article gives the hour
+        (
+            "at what time was the handshake in singapore",
+            "hour-by-hour",
+            "when did trump and kim meet in singapore",
+            "summits-singapore",
+        ),
+        # TIME discusses an announcement ending the war, not the 1953 armistice or a treaty
+        (
+            "has a peace treaty ever ended the korean war",
+            "armistice",
+            "what would an announcement of the end of the korean war do for human rights",
+            "benchmarks-end-war-reunions",
+        ),
+        # the separated families are TIME's subject; the North's attacks since 1953 are not
+        (
+            "did the north ever attack the south after the ceasefire",
+            "Yeonpyeong",
+            "families separated by the korean war",
+            "benchmarks-end-war-reunions",
+        ),
+        # the articles cover two summits abroad, not an invitation to Washington or Pyongyang
+        (
+            "was kim jong un ever invited to america",
+            "invitations",
+            "when was the singapore summit",
+            "summits-singapore",
+        ),
+        # TIME covers what Trump did about Warmbier in Hanoi, not his words when Otto died
+        (
+            "how did trump react when warmbier died back in 2017",
+            "when he died in 2017",
+            "what did trump say about warmbier in hanoi",
+            "warmbier-hanoi-face-value",
+        ),
+    ],
+)
+def test_a_detail_the_articles_lack_is_declined_but_its_subject_still_answered(
+    matcher: Matcher, detail: str, named: str, related: str, entry_id: str
+) -> None:
+    """A detail of a covered subject is declined by name instead of getting the nearest entry,
+    which does not hold the fact; the subject's own question keeps its answer."""
+    result = matcher.match(detail)
+    assert result.status is Status.DECLINED and result.reason == "not-covered", (
+        detail,
+        result.status,
+        result.entry.id if result.entry else None,
+    )
+    assert named in result.about
+    answered = matcher.match(related)
+    assert answered.status is Status.ANSWERED, (related, answered.status)
+    assert answered.entry.id == entry_id
