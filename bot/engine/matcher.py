@@ -398,6 +398,14 @@ class Matcher:
                     candidates,
                     alternatives=others,
                 )
+            # Further behind, one that asks it is still a choice: "my sources don't say when"
+            # would be false while an entry says when ("when did trump and kim meet?").
+            asked = tuple(c for c in close[1:] if asks(c.entry, kind))
+            if asked:
+                rest = tuple(c for c in close if c not in asked)
+                return Result(
+                    text, Status.SUGGEST, best.score, candidates=(*asked, *rest), reason="close"
+                )
             # "who flew to Pyongyang to bring Warmbier home?": the entry on his return says
             # when and how, not who; a detail it never answers is declined, the entry offered.
             return Result(

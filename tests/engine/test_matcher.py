@@ -407,7 +407,7 @@ def test_an_answer_with_a_close_runner_up_offers_it(matcher: Matcher) -> None:
     assert all(c.entry is not result.entry for c in result.alternatives)
     offered = [
         matcher.match(q).alternatives
-        for q in ("summit human rights", "when did trump and kim meet", "sanctions on kim")
+        for q in ("trump kim summit human rights", "did trump raise human rights with kim")
     ]
     assert any(offered), "no answer offers its close runner-up"
 
@@ -474,3 +474,15 @@ def test_a_close_runner_up_that_asks_when_answers_a_when_question(matcher: Match
     says when: "when did the UN look into…?" gets the inquiry (base: the closed country)."""
     result = matcher.match("when did the UN look into north korea's human rights?")
     assert result.status is Status.ANSWERED and "2014" in result.entry.answer
+
+
+def test_a_when_question_is_never_told_the_sources_dont_say_when_while_an_entry_does(
+    matcher: Matcher,
+) -> None:
+    """The best entry (both summits) has no "when", but the entry on their first meeting does,
+    further behind: "Sorry, my sources don't say when" would be false, so it is a choice with
+    that entry first."""
+    result = matcher.match("when did kim jong un and trump meet?")
+    assert result.status is Status.SUGGEST
+    first = result.candidates[0].entry
+    assert first.id.startswith("summits-") and ("2018" in first.answer or "2019" in first.answer)
