@@ -206,3 +206,14 @@ def test_a_detail_the_articles_lack_is_declined_but_its_subject_still_answered(
     answered = matcher.match(related)
     assert answered.status is Status.ANSWERED, (related, answered.status)
     assert answered.entry.id == entry_id
+
+
+def test_how_many_are_in_the_camps_is_not_refused_as_a_single_camps_count(
+    matcher: Matcher,
+) -> None:
+    """Phrasings on one camp's inmates ("camp 15") once made "kwanliso numbers" a refusal,
+    though HuffPost gives the count for all the camps: it is one tap away at worst."""
+    result = matcher.match("kwanliso numbers")
+    assert result.reason != "not-covered", result.about
+    shown = [result.entry] if result.entry else [c.entry for c in result.candidates]
+    assert any("120,000" in e.answer for e in shown)
