@@ -202,7 +202,10 @@ def test_missed_questions_are_recorded_without_who_asked(api, bot) -> None:
     api.message("how many nuclear warheads does the dprk have", user_id=34)
     api.wait_for("sendMessage", lambda c: c["chat_id"] == 34)
     db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
-    rows = db.execute("SELECT * FROM questions").fetchall()
+    deadline = time.monotonic() + 5  # one writer thread records it after the answer is sent
+    while not (rows := db.execute("SELECT * FROM questions").fetchall()):
+        assert time.monotonic() < deadline, "the miss was never recorded"
+        time.sleep(0.05)
     assert len(rows) == 1 and "warheads" in rows[0][1]
     assert not any(value == 34 or value == "34" for value in rows[0])
 

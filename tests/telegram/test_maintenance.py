@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -69,9 +70,15 @@ def test_reload_command_is_for_admins_in_private(api, bot_factory) -> None:
 
 
 def test_report_command_shows_what_users_missed(api, bot_factory) -> None:
-    bot_factory()
+    bot = bot_factory()
     for user in (505, 506):
         ask(api, "how many nuclear warheads does the dprk have", user)
+    db = sqlite3.connect(bot.data_dir / "bot.sqlite3")
+    deadline = time.monotonic() + 5  # one writer thread records misses after the answers
+    while db.execute("SELECT SUM(count) FROM questions").fetchone()[0] != 2:
+        assert time.monotonic() < deadline, "the misses were never recorded"
+        time.sleep(0.05)
+    db.close()
     api.message("/report", user_id=ADMIN_ID)
     report = admin_says(api, "FAQ report")
     assert "2× “how many nuclear warheads does the dprk have”" in report["text"]
