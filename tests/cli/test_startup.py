@@ -197,6 +197,8 @@ def test_a_webhook_port_in_use_is_one_line_and_exit_2(api, tmp_path) -> None:
             PORT=str(port),
         )
     assert result.returncode == 2, result.stderr
+    # one line: no "started" or "stopped" before it, as if the bot had run
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert last_line(result).startswith(f"configuration error: cannot listen on 127.0.0.1:{port}")
     assert "PORT" in last_line(result)
     assert_no_secret(result, api.token.split(":")[1], WEBHOOK_SECRET)

@@ -217,24 +217,6 @@ def test_a_wrong_secret_is_logged_once_a_minute(hook) -> None:
     assert "mistyped" not in log
 
 
-def test_a_port_in_use_is_one_line_with_no_started_or_stopped_before_it(api, bot_factory):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        bot = bot_factory(
-            "--webhook",
-            wait_for=None,
-            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-            WEBHOOK_SECRET=SECRET,
-            WEBHOOK_LISTEN="127.0.0.1",
-            PORT=str(port),
-        )
-        assert bot.proc.wait(30) == 2
-    lines = bot.log().strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("configuration error: cannot listen"), lines
-
-
 def test_kill_9_during_a_burst_loses_at_most_32_acknowledged_updates(api, webhook_bot):
     """Telegram forgets an update once the webhook answers 200: the webhook acknowledges only
     what the bot will handle soon (503 past 32 unfinished, and Telegram sends it again)."""
